@@ -1,0 +1,97 @@
+"""Process configuration, read from the environment (names are part of the external contract).
+
+Every vendor has a base URL (so tests and demos can point it at a local server) and the
+credentials that make its adapter *live*. An adapter whose credentials are absent writes to
+the outbox instead, so the dev default works offline and shows what would have been sent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+STATE_DIR = Path(".escalation")
+DEFAULT_POLICY_PATH = Path(__file__).resolve().parent.parent / "config" / "policy.yaml"
+
+
+class Settings(BaseSettings):
+    """All settings of one process. Instantiate once at start and pass it down."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    # Storage and Temporal
+    database_url: str = Field(default=f"sqlite:///{STATE_DIR / 'escalation.db'}")
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "escalations"
+    escalation_policy: Path = DEFAULT_POLICY_PATH
+    escalation_time_scale: float = 1.0
+    escalation_api_keys: str = ""
+    # How long a dead worker's sticky queue holds its workflows before another worker takes
+    # them (Temporal's default is 10 s; a restarted worker should resume P0 cadences quickly).
+    escalation_sticky_timeout_seconds: float = 2.0
+
+    # PagerDuty
+    pagerduty_events_url: str = "https://events.pagerduty.com"
+    pagerduty_routing_key: str | None = None
+    pagerduty_webhook_secret: str | None = None
+    # Opsgenie
+    opsgenie_api_url: str = "https://api.opsgenie.com"
+    opsgenie_api_key: str | None = None
+    # Slack
+    slack_api_url: str = "https://slack.com/api"
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    # Jira
+    jira_base_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = None
+    jira_project_key: str = "OPS"
+    # Twilio
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    # Statuspage
+    statuspage_api_url: str = "https://api.statuspage.io/v1"
+    statuspage_api_key: str | None = None
+    statuspage_page_id: str | None = None
+    # Help desks
+    zendesk_base_url: str | None = None
+    zendesk_email: str | None = None
+    zendesk_api_token: str | None = None
+    zendesk_webhook_secret: str | None = None
+    intercom_access_token: str | None = None
+    intercom_client_secret: str | None = None
+    freshdesk_api_key: str | None = None
+    freshdesk_webhook_secret: str | None = None
+    # SMTP: live when SMTP_HOST is set
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "escalations@localhost"
+
+    @field_validator("escalation_time_scale")
+    @classmethod
+    def _positive_scale(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("ESCALATION_TIME_SCALE must be a positive number, e.g. 1.0 or 0.01")
+        return value
+
+    def live_adapters(self) -> dict[str, bool]:
+        """Which vendor adapters will really send (True) and which write to the outbox."""
+        return {
+            "pagerduty": bool(self.pagerduty_routing_key),
+            "opsgenie": bool(self.opsgenie_api_key),
+            "slack": bool(self.slack_bot_token),
+            "jira": bool(self.jira_base_url and self.jira_email and self.jira_api_token),
+            "email": bool(self.smtp_host),
+            "sms": bool(
+                self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
+            ),
+            "statuspage": bool(self.statuspage_api_key and self.statuspage_page_id),
+            "zendesk": bool(self.zendesk_base_url and self.zendesk_email and self.zendesk_api_token),
+        }
