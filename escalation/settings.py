@@ -93,5 +93,7 @@ class Settings(BaseSettings):
                 self.twilio_account_sid and self.twilio_auth_token and self.twilio_from_number
             ),
             "statuspage": bool(self.statuspage_api_key and self.statuspage_page_id),
-            "zendesk": bool(self.zendesk_base_url and self.zendesk_email and self.zendesk_api_token),
+            "zendesk": bool(
+                self.zendesk_base_url and self.zendesk_email and self.zendesk_api_token
+            ),
         }

@@ -1,0 +1,27 @@
+"""Names of activities, workflows, signals, updates and queries.
+
+Names live in histories and the Temporal UI, so they are spelled once, here, and shared by the
+workflow (which calls activities by name, keeping I/O libraries out of its sandbox) and the
+activity implementations.
+"""
+
+from typing import Final
+
+ESCALATION_WORKFLOW: Final = "Escalation"
+
+PLAN_ESCALATION: Final = "plan_escalation"
+DELIVER_ACTION: Final = "deliver_action"
+SYNC_CHANNELS: Final = "sync_channels"
+RECORD_TIMELINE: Final = "record_timeline"
+
+SIGNAL_ACKNOWLEDGE: Final = "acknowledge"
+SIGNAL_RESOLVE: Final = "resolve"
+SIGNAL_REASSIGN: Final = "reassign"
+SIGNAL_ADD_NOTE: Final = "add_note"
+SIGNAL_TICKET_UPDATED: Final = "ticket_updated"
+QUERY_STATE: Final = "state"
+# Synchronous variants used by the API: same effect as the signals, but they answer with the
+# new state, and their validators reject an impossible transition (ack after resolve -> 409).
+UPDATE_ACKNOWLEDGE: Final = "acknowledge_sync"
+UPDATE_RESOLVE: Final = "resolve_sync"
+UPDATE_REASSIGN: Final = "reassign_sync"
