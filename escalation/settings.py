@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "escalations"
+    temporal_ui_url: str = "http://localhost:8233"
     escalation_policy: Path = DEFAULT_POLICY_PATH
     escalation_time_scale: float = 1.0
     escalation_api_keys: str = ""

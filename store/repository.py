@@ -36,6 +36,10 @@ class Repository:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        return self._sessions
+
     # ------------------------------------------------------------------ timeline
     def record_timeline(self, entry: TimelineEntry) -> bool:
         with self._sessions.begin() as session:
@@ -165,7 +169,9 @@ class Repository:
                 },
             )
 
-    def outbox(self, *, vendor: str | None = None, limit: int = 100) -> Sequence[models.OutboxMessage]:
+    def outbox(
+        self, *, vendor: str | None = None, limit: int = 100
+    ) -> Sequence[models.OutboxMessage]:
         with self._sessions() as session:
             query = select(models.OutboxMessage).order_by(models.OutboxMessage.id.desc())
             if vendor:

@@ -1,0 +1,43 @@
+"""The FastAPI application: a thin layer that validates, stores and talks to Temporal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.routers import escalations, health
+from api.temporal_gateway import TemporalGateway
+from escalation.policy import load_policy
+from escalation.settings import Settings
+from store.db import make_engine, make_sessionmaker
+from store.repository import Repository
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. The Temporal client connects on first use, so /docs and /openapi.json
+    are served even while Temporal is down."""
+    settings = settings or Settings()
+    policy = load_policy(settings.escalation_policy)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.settings = settings
+        app.state.policy = policy
+        app.state.repository = Repository(make_sessionmaker(engine))
+        app.state.gateway = TemporalGateway(settings)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="escalation-routing",
+        version="0.1.0",
+        description="Decides when a support ticket must be escalated, to whom, and drives the "
+        "escalation to resolution as a durable Temporal workflow.",
+        lifespan=lifespan,
+    )
+    app.include_router(health.router)
+    app.include_router(escalations.router)
+    return app

@@ -1,0 +1,246 @@
+"""/v1/escalations: start, list, inspect and act on escalations."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+from temporalio.client import WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api.deps import GatewayDep, PolicyDep, RepositoryDep, SettingsDep
+from api.schemas import (
+    Accepted,
+    AcknowledgeBody,
+    EscalationCreate,
+    EscalationCreated,
+    EscalationDetail,
+    EscalationList,
+    EscalationSummary,
+    NoteBody,
+    ReassignBody,
+    ResolveBody,
+    TimelineItem,
+)
+from api.temporal_gateway import TemporalGateway, translate_errors, workflow_id_for
+from escalation import activity_names as names
+from escalation.models import (
+    AcknowledgeInput,
+    Channel,
+    EscalationInput,
+    EscalationState,
+    EscalationStatus,
+    NoteInput,
+    ReassignInput,
+    ResolveInput,
+)
+from workflows import search_attributes as sa
+
+router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
+
+TicketPath = Annotated[str, "ticket id"]
+
+
+async def _query_state(gateway: TemporalGateway, ticket_id: str) -> EscalationState:
+    handle = await gateway.handle(ticket_id)
+    try:
+        state: EscalationState = await handle.query(names.QUERY_STATE, result_type=EscalationState)
+        return state
+    except Exception as exc:
+        raise await translate_errors(ticket_id, handle, exc) from exc
+
+
+@router.post(
+    "",
+    response_model=EscalationCreated,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "the ticket already has a running escalation"}},
+)
+async def create_escalation(
+    body: EscalationCreate,
+    response: Response,
+    gateway: GatewayDep,
+    settings: SettingsDep,
+    policy: PolicyDep,
+) -> EscalationCreated:
+    """Escalate a ticket explicitly. Idempotent per ticket: while an escalation for the ticket
+    runs, a second call returns it (200) instead of starting another."""
+    if body.team is not None and body.team not in {t.id for t in policy.teams}:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            [
+                {
+                    "loc": ["body", "team"],
+                    "msg": f"unknown team {body.team!r}",
+                    "type": "value_error",
+                }
+            ],
+        )
+    client = await gateway.client()
+    workflow_id = workflow_id_for(body.ticket_id)
+    request = EscalationInput(
+        ticket_id=body.ticket_id,
+        priority=body.priority,
+        route=body.route,
+        team=body.team,
+        subject=body.subject,
+        reason=body.reason,
+        customer_name=body.customer.name,
+        customer_tier=body.customer.tier,
+        customer_email=body.customer.email,
+        triggers=body.triggers,
+        requested_by=body.requested_by,
+        time_scale=settings.escalation_time_scale,
+    )
+    team = body.team or policy.routes[body.route].chain[0]
+    created = True
+    try:
+        await client.start_workflow(
+            names.ESCALATION_WORKFLOW,
+            request,
+            id=workflow_id,
+            task_queue=settings.temporal_task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+            search_attributes=sa.initial(
+                ticket_id=body.ticket_id,
+                priority=body.priority.value,
+                team=team,
+                tier=body.customer.tier.value,
+                customer_name=body.customer.name,
+                state=EscalationStatus.PAGING.value,
+            ),
+            static_summary=f"{body.priority.value} {body.route.value} escalation of ticket "
+            f"{body.ticket_id}",
+        )
+    except WorkflowAlreadyStartedError:
+        created = False
+        response.status_code = status.HTTP_200_OK
+    state = await _state_when_ready(gateway, body.ticket_id)
+    return EscalationCreated(
+        ticket_id=body.ticket_id,
+        workflow_id=workflow_id,
+        created=created,
+        temporal_ui_url=gateway.ui_url(body.ticket_id),
+        state=state,
+    )
+
+
+async def _state_when_ready(gateway: TemporalGateway, ticket_id: str) -> EscalationState | None:
+    """The state right after start, if a worker answers quickly; None otherwise (the
+    escalation is durable either way)."""
+    try:
+        return await asyncio.wait_for(_query_state(gateway, ticket_id), timeout=5)
+    except (TimeoutError, HTTPException):
+        return None
+
+
+@router.get("", response_model=EscalationList)
+async def list_escalations(
+    repository: RepositoryDep,
+    status_filter: Annotated[EscalationStatus | None, Query(alias="status")] = None,
+    priority: Annotated[str | None, Query(pattern=r"^P[0-3]$")] = None,
+    team: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> EscalationList:
+    """Escalations from the system of record, newest first."""
+    rows, total = await asyncio.to_thread(
+        repository.list_escalations,
+        status=status_filter.value if status_filter else None,
+        priority=priority,
+        team=team,
+        limit=limit,
+        offset=offset,
+    )
+    return EscalationList(
+        total=total, items=[EscalationSummary.model_validate(row) for row in rows]
+    )
+
+
+@router.get("/{ticket_id}", response_model=EscalationDetail)
+async def get_escalation(
+    ticket_id: TicketPath, gateway: GatewayDep, repository: RepositoryDep
+) -> EscalationDetail:
+    """Live state from the workflow, and the timeline recorded so far."""
+    state = await _query_state(gateway, ticket_id)
+    events = await asyncio.to_thread(repository.timeline, state.escalation_key)
+    return EscalationDetail(
+        state=state,
+        temporal_ui_url=gateway.ui_url(ticket_id),
+        timeline=[TimelineItem.model_validate(e) for e in events],
+    )
+
+
+async def _update(
+    gateway: TemporalGateway, ticket_id: str, update: str, argument: Any
+) -> EscalationState:
+    handle: WorkflowHandle[Any, Any] = await gateway.handle(ticket_id)
+    try:
+        result: EscalationState = await handle.execute_update(
+            update, argument, result_type=EscalationState
+        )
+        return result
+    except Exception as exc:
+        raise await translate_errors(ticket_id, handle, exc) from exc
+
+
+@router.post("/{ticket_id}/acknowledge", response_model=EscalationState)
+async def acknowledge(
+    ticket_id: TicketPath, body: AcknowledgeBody, gateway: GatewayDep
+) -> EscalationState:
+    """Acknowledge: stops paging on every channel. 409 once the escalation is resolved."""
+    return await _update(
+        gateway,
+        ticket_id,
+        names.UPDATE_ACKNOWLEDGE,
+        AcknowledgeInput(by=body.by, note=body.note, via=Channel.API),
+    )
+
+
+@router.post("/{ticket_id}/resolve", response_model=EscalationState)
+async def resolve(ticket_id: TicketPath, body: ResolveBody, gateway: GatewayDep) -> EscalationState:
+    """Resolve: stops the cadence and resolves every page. 409 if already resolved."""
+    return await _update(
+        gateway,
+        ticket_id,
+        names.UPDATE_RESOLVE,
+        ResolveInput(by=body.by, resolution=body.resolution, via=Channel.API),
+    )
+
+
+@router.post("/{ticket_id}/reassign", response_model=EscalationState)
+async def reassign(
+    ticket_id: TicketPath, body: ReassignBody, gateway: GatewayDep, policy: PolicyDep
+) -> EscalationState:
+    """Hand the escalation to another team, which is notified and must acknowledge afresh."""
+    if body.to_team not in {t.id for t in policy.teams}:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            [
+                {
+                    "loc": ["body", "to_team"],
+                    "msg": f"unknown team {body.to_team!r}",
+                    "type": "value_error",
+                }
+            ],
+        )
+    return await _update(
+        gateway,
+        ticket_id,
+        names.UPDATE_REASSIGN,
+        ReassignInput(to_team=body.to_team, by=body.by, reason=body.reason, via=Channel.API),
+    )
+
+
+@router.post("/{ticket_id}/notes", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def add_note(ticket_id: TicketPath, body: NoteBody, gateway: GatewayDep) -> Accepted:
+    """Add a note to the escalation's timeline."""
+    handle = await gateway.handle(ticket_id)
+    try:
+        await handle.signal(names.SIGNAL_ADD_NOTE, NoteInput(by=body.by, text=body.text))
+    except Exception as exc:
+        raise await translate_errors(ticket_id, handle, exc) from exc
+    return Accepted(detail="note recorded")

