@@ -170,11 +170,12 @@ class DeliveryActivities:
                     provider=channel, dedup_key=page_key, routing_key=request.pagerduty_routing_key
                 )
             )
-        if channel == "slack" and receipt.external_id:
+        if receipt.operation == "post_message":
+            # In outbox mode there is no real ts; a stable stand-in lets the later update land
+            # in the outbox too, so the dev default shows the whole story.
+            ts = receipt.external_id or f"outbox-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
             result.messages.append(
-                MessageRef(
-                    channel=str(receipt.detail.get("channel", target)), ts=receipt.external_id
-                )
+                MessageRef(channel=str(receipt.detail.get("channel", target)), ts=ts)
             )
         stored = await self._save(
             request, key, channel, target, result, external=receipt.external_id
@@ -523,10 +524,7 @@ class DeliveryActivities:
                 ),
             )
         )
-        merged = self._merge(results, "slack")
-        # Only the posted message carries a ts worth updating on acknowledge.
-        merged.messages = [m for m in merged.messages if m.ts]
-        return merged
+        return self._merge(results, "slack")
 
     async def _customer(self, request: DeliverRequest) -> DeliveryResult:
         if not request.action.recipients:

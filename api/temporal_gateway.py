@@ -62,7 +62,7 @@ async def translate_errors(
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == "Conflict":
             return HTTPException(status.HTTP_409_CONFLICT, cause.message)
-        return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(cause or exc))
+        return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(cause or exc))
     if isinstance(exc, RPCError):
         if exc.status == RPCStatusCode.NOT_FOUND:
             try:

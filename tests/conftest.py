@@ -105,15 +105,17 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 
 
 def make_settings(database_url: str, task_queue: str, **overrides: object) -> Settings:
-    """Settings with no vendor credentials (every adapter writes to the outbox) unless the
-    test passes some."""
+    """Settings with no vendor credentials (every adapter writes to the outbox, every vendor
+    URL on loopback) unless the test passes some; the machine's environment never leaks in."""
+    from tests.vendors.plugin import offline_settings
+
     values: dict[str, object] = {
         "database_url": database_url,
         "temporal_task_queue": task_queue,
         "escalation_policy": DEFAULT_POLICY_PATH,
     }
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return offline_settings(**values)
 
 
 @asynccontextmanager

@@ -69,7 +69,7 @@ async def create_escalation(
     runs, a second call returns it (200) instead of starting another."""
     if body.team is not None and body.team not in {t.id for t in policy.teams}:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             [
                 {
                     "loc": ["body", "team"],
@@ -218,7 +218,7 @@ async def reassign(
     """Hand the escalation to another team, which is notified and must acknowledge afresh."""
     if body.to_team not in {t.id for t in policy.teams}:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
             [
                 {
                     "loc": ["body", "to_team"],
