@@ -11,10 +11,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from escalation.settings import Settings
 
 app = typer.Typer(
     name="escalation",
@@ -25,7 +28,7 @@ app = typer.Typer(
 console = Console()
 
 
-def _settings():  # type: ignore[no-untyped-def]
+def _settings() -> Settings:
     from escalation.settings import Settings
 
     try:
@@ -145,7 +148,7 @@ def dev(
         log_file.close()
 
 
-async def _serve_worker_and_api(settings, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+async def _serve_worker_and_api(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from api.app import create_app
@@ -155,8 +158,9 @@ async def _serve_worker_and_api(settings, host: str, port: int) -> None:  # type
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_level="info"))
-    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
+    )
     worker = asyncio.create_task(run_worker(settings, stop))
     api = asyncio.create_task(server.serve())
     await stop.wait()
@@ -234,7 +238,9 @@ def ack(
     from escalation import activity_names as names
     from escalation.models import AcknowledgeInput, Channel
 
-    _signal_escalation(ticket, names.SIGNAL_ACKNOWLEDGE, AcknowledgeInput(by=by, via=Channel.CLI, note=note))
+    _signal_escalation(
+        ticket, names.SIGNAL_ACKNOWLEDGE, AcknowledgeInput(by=by, via=Channel.CLI, note=note)
+    )
     console.print(f"acknowledged escalation-{ticket} as {by}")
 
 

@@ -52,14 +52,17 @@ def run_demo(base_url: str, console: Console) -> int:
             for sample in SAMPLES:
                 response = client.post("/v1/escalations", json=sample)
                 if response.status_code >= 400:
-                    console.print(f"[red]{sample['ticket_id']}: {response.status_code} {response.text}")
+                    console.print(
+                        f"[red]{sample['ticket_id']}: {response.status_code} {response.text}"
+                    )
                     return 1
                 body = response.json()
                 verb = "started" if body["created"] else "already running"
-                console.print(
-                    f"{sample['priority']} {sample['ticket_id']}: {verb} -> {body['temporal_ui_url']}"
-                )
+                ticket = f"{sample['priority']} {sample['ticket_id']}"
+                console.print(f"{ticket}: {verb} -> {body['temporal_ui_url']}")
     except httpx.HTTPError as exc:
-        console.print(f"[red]cannot reach the API at {base_url}: {exc}[/red] (is `escalation dev` running?)")
+        console.print(
+            f"[red]cannot reach the API at {base_url}: {exc}[/red] (is `escalation dev` running?)"
+        )
         return 1
     return 0

@@ -33,7 +33,9 @@ from workflows.search_attributes import ALL_KEYS
 pytest_plugins = ["tests.vendors.plugin"]
 
 BIN = Path(sys.executable).parent
-ADMIN_URL = os.environ.get("TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get(
+    "TEST_DATABASE_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _database_url(name: str) -> str:

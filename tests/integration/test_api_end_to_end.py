@@ -9,8 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -21,38 +21,37 @@ from escalation.settings import Settings
 from store.repository import Repository
 from tests.conftest import make_settings, running_worker
 from tests.integration.api_server import serve_api
+from tests.integration.waiting import eventually
 from tests.vendors.plugin import VendorServers
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], T], timeout: float = 20.0) -> T:
-    """Poll until `probe()` returns something truthy (and return it)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
-
-
-def _settings(dev_env: WorkflowEnvironment, database_url: str, task_queue: str, servers: VendorServers, **extra: Any) -> Settings:
+def _settings(
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    task_queue: str,
+    servers: VendorServers,
+    **extra: Any,
+) -> Settings:
     live = servers.settings()
     return make_settings(
         database_url,
         task_queue,
         temporal_address=dev_env.client.service_client.config.target_host,
-        **{k: v for k, v in live.model_dump().items() if k not in ("database_url", "temporal_task_queue", "escalation_policy", "temporal_address")},
+        **{
+            k: v
+            for k, v in live.model_dump().items()
+            if k
+            not in ("database_url", "temporal_task_queue", "escalation_policy", "temporal_address")
+        },
         **extra,
     )
 
 
 @pytest.fixture
-def api_settings(dev_env: WorkflowEnvironment, database_url: str, task_queue: str, vendor_servers: VendorServers) -> Settings:
+def api_settings(
+    dev_env: WorkflowEnvironment, database_url: str, task_queue: str, vendor_servers: VendorServers
+) -> Settings:
     return _settings(dev_env, database_url, task_queue, vendor_servers)
 
 
@@ -83,9 +82,10 @@ async def test_p0_over_http_reaches_every_vendor_and_ack_stops_paging(
 ) -> None:
     pd, slack, smtp = vendor_servers.pagerduty, vendor_servers.slack, vendor_servers.smtp
     ticket = f"ZD-{uuid.uuid4().hex[:6]}"
-    async with running_worker(dev_env.client, api_settings, policy, repository), httpx.AsyncClient(
-        base_url=api_url, timeout=30
-    ) as http:
+    async with (
+        running_worker(dev_env.client, api_settings, policy, repository),
+        httpx.AsyncClient(base_url=api_url, timeout=30) as http,
+    ):
         created = await http.post("/v1/escalations", json=_p0(ticket))
         assert created.status_code == 201, created.text
         body = created.json()
@@ -105,12 +105,17 @@ async def test_p0_over_http_reaches_every_vendor_and_ack_stops_paging(
         posted = await eventually(lambda: slack.requests_to("/chat.postMessage"))
         assert posted[0].json["channel"] == "#incidents"
         action_ids = [
-            e["action_id"] for b in posted[0].json["blocks"] if b["type"] == "actions" for e in b["elements"]
+            e["action_id"]
+            for b in posted[0].json["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
         ]
         assert action_ids == ["escalation.ack", "escalation.resolve", "escalation.reassign"]
         mails = await eventually(lambda: smtp.messages)
         assert "ivy@example.com" in mails[0].rcpt_tos
-        await eventually(lambda: vendor_servers.statuspage.requests_to("/pages/*/incidents", "POST"))
+        await eventually(
+            lambda: vendor_servers.statuspage.requests_to("/pages/*/incidents", "POST")
+        )
 
         acked = await http.post(f"/v1/escalations/{ticket}/acknowledge", json={"by": "dan"})
         assert acked.status_code == 200, acked.text
@@ -128,16 +133,22 @@ async def test_p0_over_http_reaches_every_vendor_and_ack_stops_paging(
         assert detail["state"]["acknowledged_by"] == "dan"
         assert detail["state"]["acknowledged_via"] == "api"
 
-        resolved = await http.post(f"/v1/escalations/{ticket}/resolve", json={"by": "dan", "resolution": "rollback"})
+        resolved = await http.post(
+            f"/v1/escalations/{ticket}/resolve", json={"by": "dan", "resolution": "rollback"}
+        )
         assert resolved.status_code == 200, resolved.text
-        await eventually(lambda: pd.alert(dedup) is not None and pd.alert(dedup).status == "resolved")  # type: ignore[union-attr]
+        await eventually(
+            lambda: pd.alert(dedup) is not None and pd.alert(dedup).status == "resolved"
+        )  # type: ignore[union-attr]
 
         late = await http.post(f"/v1/escalations/{ticket}/acknowledge", json={"by": "erin"})
         assert late.status_code == 409
         row = await eventually(
-            lambda: (r := repository.latest_escalation(ticket)) is not None
-            and r.status == "resolved"
-            and r
+            lambda: (
+                (r := repository.latest_escalation(ticket)) is not None
+                and r.status == "resolved"
+                and r
+            )
         )
         assert row.acknowledged_by == "dan" and row.resolved_by == "dan"
 
@@ -150,9 +161,15 @@ async def test_api_errors_name_the_problem(api_url: str) -> None:
         bad = await http.post("/v1/escalations", json={"ticket_id": "T-1", "priority": "P7"})
         assert bad.status_code == 422
         assert bad.json()["detail"][0]["loc"] == ["body", "priority"]
-        unknown_route = await http.post("/v1/escalations", json={"ticket_id": "T-1", "priority": "P1", "route": "moon"})
-        assert unknown_route.status_code == 422 and "route" in unknown_route.json()["detail"][0]["loc"]
-        unknown_team = await http.post("/v1/escalations", json={"ticket_id": "T-1", "priority": "P1", "team": "nope"})
+        unknown_route = await http.post(
+            "/v1/escalations", json={"ticket_id": "T-1", "priority": "P1", "route": "moon"}
+        )
+        assert (
+            unknown_route.status_code == 422 and "route" in unknown_route.json()["detail"][0]["loc"]
+        )
+        unknown_team = await http.post(
+            "/v1/escalations", json={"ticket_id": "T-1", "priority": "P1", "team": "nope"}
+        )
         assert unknown_team.status_code == 422 and "team" in json.dumps(unknown_team.json())
         malformed = await http.post(
             "/v1/escalations", content=b"{not json", headers={"content-type": "application/json"}
@@ -178,23 +195,34 @@ async def test_list_and_reassign_and_notes(
     repository: Repository,
 ) -> None:
     ticket = f"ZD-{uuid.uuid4().hex[:6]}"
-    async with running_worker(dev_env.client, api_settings, policy, repository), httpx.AsyncClient(
-        base_url=api_url, timeout=30
-    ) as http:
+    async with (
+        running_worker(dev_env.client, api_settings, policy, repository),
+        httpx.AsyncClient(base_url=api_url, timeout=30) as http,
+    ):
         body = {**_p0(ticket), "priority": "P2", "route": "technical"}
         assert (await http.post("/v1/escalations", json=body)).status_code == 201
-        note = await http.post(f"/v1/escalations/{ticket}/notes", json={"by": "alice", "text": "tried a restart"})
+        note = await http.post(
+            f"/v1/escalations/{ticket}/notes", json={"by": "alice", "text": "tried a restart"}
+        )
         assert note.status_code == 202
-        moved = await http.post(f"/v1/escalations/{ticket}/reassign", json={"to_team": "engineering", "by": "alice"})
+        moved = await http.post(
+            f"/v1/escalations/{ticket}/reassign", json={"to_team": "engineering", "by": "alice"}
+        )
         assert moved.status_code == 200, moved.text
         assert moved.json()["team"] == "engineering" and moved.json()["bounces"] == 1
-        same = await http.post(f"/v1/escalations/{ticket}/reassign", json={"to_team": "engineering", "by": "alice"})
+        same = await http.post(
+            f"/v1/escalations/{ticket}/reassign", json={"to_team": "engineering", "by": "alice"}
+        )
         assert same.status_code == 409
-        bad_team = await http.post(f"/v1/escalations/{ticket}/reassign", json={"to_team": "mars", "by": "alice"})
+        bad_team = await http.post(
+            f"/v1/escalations/{ticket}/reassign", json={"to_team": "mars", "by": "alice"}
+        )
         assert bad_team.status_code == 422
 
         async def listed() -> dict[str, Any] | None:
-            items = (await http.get("/v1/escalations", params={"priority": "P2", "team": "engineering"})).json()["items"]
+            items = (
+                await http.get("/v1/escalations", params={"priority": "P2", "team": "engineering"})
+            ).json()["items"]
             return next((i for i in items if i["ticket_id"] == ticket and i["bounces"] == 1), None)
 
         row = None
@@ -207,4 +235,6 @@ async def test_list_and_reassign_and_notes(
         detail = (await http.get(f"/v1/escalations/{ticket}")).json()
         kinds = [e["kind"] for e in detail["timeline"]]
         assert "note_added" in kinds and "reassigned" in kinds
-        assert (await http.post(f"/v1/escalations/{ticket}/resolve", json={"by": "dan"})).status_code == 200
+        assert (
+            await http.post(f"/v1/escalations/{ticket}/resolve", json={"by": "dan"})
+        ).status_code == 200

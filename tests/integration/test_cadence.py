@@ -72,7 +72,9 @@ def _actions_by_step(repository: Repository, key: str) -> dict[int, set[str]]:
     return dict(by_step)
 
 
-async def _finish(handle: WorkflowHandle[object, EscalationState], by: str = "alice") -> EscalationState:
+async def _finish(
+    handle: WorkflowHandle[object, EscalationState], by: str = "alice"
+) -> EscalationState:
     await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by=by, resolution="fixed"))
     return await handle.result()
 
@@ -83,7 +85,11 @@ def settings_for(database_url: str, task_queue: str):  # type: ignore[no-untyped
 
 
 async def test_p0_unacknowledged_runs_every_step_at_its_offset(
-    time_skipping_env: WorkflowEnvironment, settings_for, policy: Policy, repository: Repository, task_queue: str
+    time_skipping_env: WorkflowEnvironment,
+    settings_for,
+    policy: Policy,
+    repository: Repository,
+    task_queue: str,
 ) -> None:
     async with running_worker(time_skipping_env.client, settings_for, policy, repository):
         handle = await _start(time_skipping_env, task_queue, Priority.P0)
@@ -100,7 +106,9 @@ async def test_p0_unacknowledged_runs_every_step_at_its_offset(
     # T+5: secondary on-call and VP paged, manager told, war room opened
     assert {"page:pagerduty", "email:email"} <= actions[1]
     assert any(a.startswith("war_room:") for a in actions[1])
-    targets = {r.target for r in repository.notifications(final.escalation_key) if r.step_index == 1}
+    targets = {
+        r.target for r in repository.notifications(final.escalation_key) if r.step_index == 1
+    }
     assert {"erin", "ivy"} <= targets  # secondary on-call of engineering, and the VP
     assert actions[2] == {"executive_notification:email", "customer_communication:email"}
     assert actions[3] == {"email:email"}
@@ -108,7 +116,11 @@ async def test_p0_unacknowledged_runs_every_step_at_its_offset(
 
 
 async def test_p0_acknowledged_skips_ack_steps_but_not_unresolved_steps(
-    time_skipping_env: WorkflowEnvironment, settings_for, policy: Policy, repository: Repository, task_queue: str
+    time_skipping_env: WorkflowEnvironment,
+    settings_for,
+    policy: Policy,
+    repository: Repository,
+    task_queue: str,
 ) -> None:
     async with running_worker(time_skipping_env.client, settings_for, policy, repository):
         handle = await _start(time_skipping_env, task_queue, Priority.P0)
@@ -130,7 +142,11 @@ async def test_p0_acknowledged_skips_ack_steps_but_not_unresolved_steps(
 
 
 async def test_p1_cadence_and_ack(
-    time_skipping_env: WorkflowEnvironment, settings_for, policy: Policy, repository: Repository, task_queue: str
+    time_skipping_env: WorkflowEnvironment,
+    settings_for,
+    policy: Policy,
+    repository: Repository,
+    task_queue: str,
 ) -> None:
     async with running_worker(time_skipping_env.client, settings_for, policy, repository):
         silent = await _start(time_skipping_env, task_queue, Priority.P1, RouteKey.TECHNICAL)
@@ -155,7 +171,11 @@ async def test_p1_cadence_and_ack(
 
 
 async def test_p2_cadence_reassigns_then_manager(
-    time_skipping_env: WorkflowEnvironment, settings_for, policy: Policy, repository: Repository, task_queue: str
+    time_skipping_env: WorkflowEnvironment,
+    settings_for,
+    policy: Policy,
+    repository: Repository,
+    task_queue: str,
 ) -> None:
     async with running_worker(time_skipping_env.client, settings_for, policy, repository):
         handle = await _start(time_skipping_env, task_queue, Priority.P2, RouteKey.TECHNICAL)
@@ -175,7 +195,11 @@ async def test_p2_cadence_reassigns_then_manager(
 
 
 async def test_p2_picked_up_skips_reassignment(
-    time_skipping_env: WorkflowEnvironment, settings_for, policy: Policy, repository: Repository, task_queue: str
+    time_skipping_env: WorkflowEnvironment,
+    settings_for,
+    policy: Policy,
+    repository: Repository,
+    task_queue: str,
 ) -> None:
     async with running_worker(time_skipping_env.client, settings_for, policy, repository):
         handle = await _start(time_skipping_env, task_queue, Priority.P2, RouteKey.TECHNICAL)
@@ -188,7 +212,11 @@ async def test_p2_picked_up_skips_reassignment(
 
 
 async def test_p3_manager_review_after_a_day_unless_resolved(
-    time_skipping_env: WorkflowEnvironment, settings_for, policy: Policy, repository: Repository, task_queue: str
+    time_skipping_env: WorkflowEnvironment,
+    settings_for,
+    policy: Policy,
+    repository: Repository,
+    task_queue: str,
 ) -> None:
     async with running_worker(time_skipping_env.client, settings_for, policy, repository):
         slow = await _start(time_skipping_env, task_queue, Priority.P3, RouteKey.PRODUCT)
@@ -212,13 +240,19 @@ async def test_p3_manager_review_after_a_day_unless_resolved(
 
 
 async def test_time_scale_compresses_the_cadence(
-    time_skipping_env: WorkflowEnvironment, settings_for, policy: Policy, repository: Repository, task_queue: str
+    time_skipping_env: WorkflowEnvironment,
+    settings_for,
+    policy: Policy,
+    repository: Repository,
+    task_queue: str,
 ) -> None:
     async with running_worker(time_skipping_env.client, settings_for, policy, repository):
         ticket = f"T{uuid.uuid4().hex[:8]}"
         handle = await time_skipping_env.client.start_workflow(
             names.ESCALATION_WORKFLOW,
-            EscalationInput(ticket_id=ticket, priority=Priority.P0, route=RouteKey.OUTAGE, time_scale=0.01),
+            EscalationInput(
+                ticket_id=ticket, priority=Priority.P0, route=RouteKey.OUTAGE, time_scale=0.01
+            ),
             id=f"escalation-{ticket}",
             task_queue=task_queue,
             result_type=EscalationState,

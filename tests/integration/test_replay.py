@@ -44,7 +44,11 @@ def _replayer() -> Replayer:
 
 
 async def _record_story(
-    env: WorkflowEnvironment, task_queue: str, policy: Policy, repository: Repository, database_url: str
+    env: WorkflowEnvironment,
+    task_queue: str,
+    policy: Policy,
+    repository: Repository,
+    database_url: str,
 ) -> WorkflowHistory:
     """A P0 that nobody acknowledges for 6 minutes, gets a note, is reassigned, acknowledged,
     then resolved: every signal, update and step kind in one history."""
@@ -78,7 +82,11 @@ async def _record_story(
 
 
 async def test_fresh_history_replays(
-    time_skipping_env: WorkflowEnvironment, task_queue: str, policy: Policy, repository: Repository, database_url: str
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    policy: Policy,
+    repository: Repository,
+    database_url: str,
 ) -> None:
     history = await _record_story(time_skipping_env, task_queue, policy, repository, database_url)
     await _replayer().replay_workflow(history)

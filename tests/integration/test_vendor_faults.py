@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
-from typing import TypeVar
 
 import pytest
 from temporalio.client import WorkflowHandle
@@ -18,24 +16,14 @@ from escalation.policy import Policy
 from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
 from tests.conftest import make_settings, running_worker
+from tests.integration.waiting import eventually
 from tests.vendors.plugin import VendorServers
 
 pytestmark = pytest.mark.integration
 
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], T], timeout: float = 30.0) -> T:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not (value := probe()):
-        if loop.time() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        await asyncio.sleep(0.05)
-    return value
-
-
-async def _start(dev_env: WorkflowEnvironment, task_queue: str, **extra: object) -> WorkflowHandle[object, EscalationState]:
+async def _start(
+    dev_env: WorkflowEnvironment, task_queue: str, **extra: object
+) -> WorkflowHandle[object, EscalationState]:
     ticket = f"F{uuid.uuid4().hex[:8]}"
     return await dev_env.client.start_workflow(
         names.ESCALATION_WORKFLOW,
@@ -46,12 +34,17 @@ async def _start(dev_env: WorkflowEnvironment, task_queue: str, **extra: object)
     )
 
 
-def _settings(dev_env: WorkflowEnvironment, database_url: str, task_queue: str, servers: VendorServers):  # type: ignore[no-untyped-def]
+def _settings(
+    dev_env: WorkflowEnvironment, database_url: str, task_queue: str, servers: VendorServers
+):  # type: ignore[no-untyped-def]
     live = servers.settings().model_dump()
     for key in ("database_url", "temporal_task_queue", "escalation_policy", "temporal_address"):
         live.pop(key)
     return make_settings(
-        database_url, task_queue, temporal_address=dev_env.client.service_client.config.target_host, **live
+        database_url,
+        task_queue,
+        temporal_address=dev_env.client.service_client.config.target_host,
+        **live,
     )
 
 
@@ -66,7 +59,9 @@ async def test_429_and_5xx_are_retried_honouring_retry_after(
     pd, slack = vendor_servers.pagerduty, vendor_servers.slack
     pd.fail_next("/v2/enqueue", status=429, headers={"Retry-After": "2"}, times=1)
     pd.fail_next("/v2/enqueue", status=500, times=3)
-    slack.fail_next_error("chat.postMessage", "ratelimited", status=429, headers={"Retry-After": "1"})
+    slack.fail_next_error(
+        "chat.postMessage", "ratelimited", status=429, headers={"Retry-After": "1"}
+    )
     settings = _settings(dev_env, database_url, task_queue, vendor_servers)
     async with running_worker(dev_env.client, settings, policy, repository):
         handle = await _start(dev_env, task_queue)
@@ -83,7 +78,11 @@ async def test_429_and_5xx_are_retried_honouring_retry_after(
     slack_attempts = slack.requests_to("/chat.postMessage")
     assert len(slack_attempts) == 2
     assert slack_attempts[1].received_at - slack_attempts[0].received_at >= 1.0
-    outcomes = {(r.channel, r.outcome) for r in repository.notifications(final.escalation_key) if r.step_index == 0}
+    outcomes = {
+        (r.channel, r.outcome)
+        for r in repository.notifications(final.escalation_key)
+        if r.step_index == 0
+    }
     assert ("pagerduty", "delivered") in outcomes and ("slack", "delivered") in outcomes
     assert vendor_servers.schema_violations() == {}
 
@@ -105,7 +104,7 @@ async def test_400_is_recorded_falls_back_and_the_cadence_goes_on(
         sms = await eventually(lambda: twilio.messages)
         assert sms[0]["to"] == "+15555550104"
         # ... and T+5 still pages the secondary and the VP.
-        await eventually(lambda: len(pd.alerts) >= 2, timeout=30)
+        await eventually(lambda: len(pd.alerts) >= 2, within=30)
         await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="erin"))
         final = await asyncio.wait_for(handle.result(), 30)
 

@@ -55,7 +55,9 @@ async def test_sigkill_mid_p0_cadence(
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("PAGERDUTY", "SLACK", "SMTP", "JIRA", "TWILIO", "OPSGENIE", "STATUSPAGE"))
+        if not key.startswith(
+            ("PAGERDUTY", "SLACK", "SMTP", "JIRA", "TWILIO", "OPSGENIE", "STATUSPAGE")
+        )
     }
     env.update(
         DATABASE_URL=database_url,
@@ -78,7 +80,9 @@ async def test_sigkill_mid_p0_cadence(
         ticket = f"KILL{uuid.uuid4().hex[:6]}"
         handle = await dev_env.client.start_workflow(
             names.ESCALATION_WORKFLOW,
-            EscalationInput(ticket_id=ticket, priority=Priority.P0, route=RouteKey.OUTAGE, time_scale=SCALE),
+            EscalationInput(
+                ticket_id=ticket, priority=Priority.P0, route=RouteKey.OUTAGE, time_scale=SCALE
+            ),
             id=f"escalation-{ticket}",
             task_queue=task_queue,
             result_type=EscalationState,
@@ -97,7 +101,9 @@ async def test_sigkill_mid_p0_cadence(
         deadline = asyncio.get_running_loop().time() + 90
         state = await _query(handle, timeout=30)
         while len([s for s in state.steps if not s.skipped]) < 4:
-            assert asyncio.get_running_loop().time() < deadline, f"cadence stalled: {state}\n{log.read_text()[-3000:]}"
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"cadence stalled: {state}\n{log.read_text()[-3000:]}"
+            )
             await asyncio.sleep(0.5)
             state = await _query(handle, timeout=30)
         await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="dan", resolution="fixed"))
@@ -112,11 +118,17 @@ async def test_sigkill_mid_p0_cadence(
     assert kills == 2
     assert [s.index for s in final.steps if not s.skipped] == [0, 1, 2, 3]
     triggers = Counter(
-        r.json["dedup_key"] for r in pagerduty_server.requests_to("/v2/enqueue") if r.json["event_action"] == "trigger"
+        r.json["dedup_key"]
+        for r in pagerduty_server.requests_to("/v2/enqueue")
+        if r.json["event_action"] == "trigger"
     )
     # T+0 pages the primary (dan); T+5 pages the secondary (erin) and the VP (ivy).
     assert sorted(k.rsplit(":", 1)[-1] for k in triggers) == ["dan", "erin", "ivy"]
     assert set(triggers.values()) == {1}, f"duplicate triggers: {triggers}"
-    resolves = [r for r in pagerduty_server.requests_to("/v2/enqueue") if r.json["event_action"] == "resolve"]
+    resolves = [
+        r
+        for r in pagerduty_server.requests_to("/v2/enqueue")
+        if r.json["event_action"] == "resolve"
+    ]
     assert {r.json["dedup_key"] for r in resolves} == set(triggers)
     assert pagerduty_server.schema_violations == []

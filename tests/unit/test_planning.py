@@ -11,7 +11,9 @@ from escalation.vocabulary import Priority, RouteKey
 
 
 def test_outage_p0_plan(policy: Policy) -> None:
-    plan = build_plan(policy, PlanRequest(ticket_id="T1", priority=Priority.P0, route=RouteKey.OUTAGE))
+    plan = build_plan(
+        policy, PlanRequest(ticket_id="T1", priority=Priority.P0, route=RouteKey.OUTAGE)
+    )
     assert plan.chain == ["engineering", "incident-command"]
     assert plan.team == "engineering"
     assert plan.primary_oncall and plan.primary_oncall.person_id == "dan"
@@ -27,7 +29,10 @@ def test_outage_p0_plan(policy: Policy) -> None:
 
 def test_team_override_and_default_channel(policy: Policy) -> None:
     plan = build_plan(
-        policy, PlanRequest(ticket_id="T1", priority=Priority.P2, route=RouteKey.TECHNICAL, team="security")
+        policy,
+        PlanRequest(
+            ticket_id="T1", priority=Priority.P2, route=RouteKey.TECHNICAL, team="security"
+        ),
     )
     assert plan.team == "security" and plan.chain == ["security", "engineering"]
     slack = next(a for a in plan.steps[0].actions if a.kind is ActionKind.SLACK)
@@ -35,25 +40,35 @@ def test_team_override_and_default_channel(policy: Policy) -> None:
 
 
 def test_product_route_never_pages(policy: Policy) -> None:
-    plan = build_plan(policy, PlanRequest(ticket_id="T1", priority=Priority.P0, route=RouteKey.PRODUCT))
+    plan = build_plan(
+        policy, PlanRequest(ticket_id="T1", priority=Priority.P0, route=RouteKey.PRODUCT)
+    )
     kinds = {a.kind for step in plan.steps for a in step.actions}
     assert ActionKind.PAGE not in kinds and ActionKind.PHONE not in kinds
 
 
 def test_customer_target_needs_an_email(policy: Policy) -> None:
-    without = build_plan(policy, PlanRequest(ticket_id="T1", priority=Priority.P0, route=RouteKey.OUTAGE))
+    without = build_plan(
+        policy, PlanRequest(ticket_id="T1", priority=Priority.P0, route=RouteKey.OUTAGE)
+    )
     with_email = build_plan(
         policy,
         PlanRequest(
-            ticket_id="T1", priority=Priority.P0, route=RouteKey.OUTAGE, customer_email="ops@x.example"
+            ticket_id="T1",
+            priority=Priority.P0,
+            route=RouteKey.OUTAGE,
+            customer_email="ops@x.example",
         ),
     )
-    customer = [a for a in without.steps[2].actions if a.target is Target.CUSTOMER][0]
+    customer = next(a for a in without.steps[2].actions if a.target is Target.CUSTOMER)
     assert customer.recipients == []
-    customer = [a for a in with_email.steps[2].actions if a.target is Target.CUSTOMER][0]
+    customer = next(a for a in with_email.steps[2].actions if a.target is Target.CUSTOMER)
     assert customer.recipients[0].email == "ops@x.example"
 
 
 def test_unknown_team(policy: Policy) -> None:
     with pytest.raises(PlanError, match="unknown team"):
-        build_plan(policy, PlanRequest(ticket_id="T1", priority=Priority.P0, route=RouteKey.OUTAGE, team="nope"))
+        build_plan(
+            policy,
+            PlanRequest(ticket_id="T1", priority=Priority.P0, route=RouteKey.OUTAGE, team="nope"),
+        )

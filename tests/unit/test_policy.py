@@ -36,13 +36,23 @@ def test_example_policy_has_every_route_and_severity() -> None:
 @pytest.mark.parametrize(
     ("priority", "expected"),
     [
-        (Priority.P0, [(0, None), (5, StopCondition.ACKNOWLEDGED), (15, StopCondition.RESOLVED), (30, StopCondition.RESOLVED)]),
+        (
+            Priority.P0,
+            [
+                (0, None),
+                (5, StopCondition.ACKNOWLEDGED),
+                (15, StopCondition.RESOLVED),
+                (30, StopCondition.RESOLVED),
+            ],
+        ),
         (Priority.P1, [(0, None), (15, StopCondition.ACKNOWLEDGED), (30, StopCondition.RESOLVED)]),
         (Priority.P2, [(0, None), (60, StopCondition.PICKED_UP), (240, StopCondition.RESOLVED)]),
         (Priority.P3, [(0, None), (24 * 60, StopCondition.RESOLVED)]),
     ],
 )
-def test_cadence_table_matches_design(priority: Priority, expected: list[tuple[float, StopCondition | None]]) -> None:
+def test_cadence_table_matches_design(
+    priority: Priority, expected: list[tuple[float, StopCondition | None]]
+) -> None:
     assert _minutes(priority) == expected
 
 
@@ -55,12 +65,24 @@ def test_p0_actions_match_design() -> None:
     assert (ActionKind.WAR_ROOM, Target.RESPONDERS) in kinds[1]
     assert (ActionKind.EXECUTIVE_NOTIFICATION, Target.EXECUTIVES) in kinds[2]
     assert (ActionKind.CUSTOMER_COMMUNICATION, Target.CUSTOMER) in kinds[2]
-    assert {(ActionKind.EMAIL, Target.VP_ENGINEERING), (ActionKind.EMAIL, Target.VP_SUPPORT)} == set(kinds[3])
+    assert {
+        (ActionKind.EMAIL, Target.VP_ENGINEERING),
+        (ActionKind.EMAIL, Target.VP_SUPPORT),
+    } == set(kinds[3])
 
 
 @pytest.mark.parametrize(
     ("value", "seconds"),
-    [(0, 0), ("0", 0), ("90s", 90), ("5m", 300), ("1h", 3600), ("24h", 86400), ("2d", 172800), (1.5, 1.5)],
+    [
+        (0, 0),
+        ("0", 0),
+        ("90s", 90),
+        ("5m", 300),
+        ("1h", 3600),
+        ("24h", 86400),
+        ("2d", 172800),
+        (1.5, 1.5),
+    ],
 )
 def test_durations(value: object, seconds: float) -> None:
     assert parse_duration(value) == seconds
@@ -95,7 +117,7 @@ def test_unknown_action_kind_names_line() -> None:
 
 def test_unknown_person_reference_is_reported() -> None:
     broken = EXAMPLE.replace("support_manager: frank", "support_manager: nobody", 1)
-    with pytest.raises(PolicyError, match="roles.support_manager: unknown person 'nobody'"):
+    with pytest.raises(PolicyError, match=r"roles\.support_manager: unknown person 'nobody'"):
         parse_policy(broken)
 
 
