@@ -19,5 +19,6 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Upgrade to every head: feature areas add their own migration branches off 0001."""
     command.upgrade(alembic_config(database_url), revision)
