@@ -115,3 +115,28 @@ async def test_400_is_recorded_falls_back_and_the_cadence_goes_on(
     assert any(r.channel == "sms" and r.target == "dan" and r.outcome == "delivered" for r in rows)
     assert [s.index for s in final.steps if not s.skipped][:2] == [0, 1]
     assert vendor_servers.schema_violations() == {}
+
+
+async def test_lost_response_is_retried_and_pagerduty_dedups_it(
+    dev_env: WorkflowEnvironment,
+    database_url: str,
+    task_queue: str,
+    vendor_servers: VendorServers,
+    policy: Policy,
+    repository: Repository,
+) -> None:
+    """PagerDuty handled the trigger but the answer was lost (a timeout): the activity retries
+    with the same dedup_key, so PagerDuty still has one alert, and we record one delivery."""
+    pd = vendor_servers.pagerduty
+    pd.fail_next("/v2/enqueue", lose_response=True, times=1)
+    settings = _settings(dev_env, database_url, task_queue, vendor_servers)
+    async with running_worker(dev_env.client, settings, policy, repository):
+        handle = await _start(dev_env, task_queue)
+        await eventually(lambda: len(pd.requests_to("/v2/enqueue")) >= 2)
+        await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="dan"))
+        final = await asyncio.wait_for(handle.result(), 30)
+    triggers = [r for r in pd.requests_to("/v2/enqueue") if r.json["event_action"] == "trigger"]
+    assert len(triggers) == 2 and triggers[0].json["dedup_key"] == triggers[1].json["dedup_key"]
+    assert len(pd.alerts) == 1
+    pages = [r for r in repository.notifications(final.escalation_key) if r.channel == "pagerduty"]
+    assert [(p.target, p.outcome) for p in pages] == [("dan", "delivered")]
