@@ -22,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 
+from escalation.calendar import BusinessHours
+from escalation.schedules import OnCallSchedule
 from escalation.vocabulary import Priority, RouteKey
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
@@ -124,6 +126,9 @@ class Team(_Strict):
     oncall: OnCall = OnCall()
     paging: PagingProvider = PagingProvider.PAGERDUTY
     pagerduty_routing_key: str | None = None
+    business_hours: BusinessHours | None = Field(
+        default=None, description="when the team works; SLA clocks of non-critical tickets pause"
+    )
 
 
 class OrgRoles(_Strict):
@@ -171,6 +176,23 @@ class Cadence(_Strict):
         return self
 
 
+class NoOneOnCall(StrEnum):
+    """What a step does when nobody is on call for its target (the manager is told at once)."""
+
+    SKIP = "skip"  # go on with the cadence
+    WAIT = "wait"  # hold the step until someone is on call
+
+
+class EscalationRules(_Strict):
+    """Process rules that are not cadence steps."""
+
+    max_bounces: int = Field(
+        default=2, ge=1, description="reassignments between teams before manager arbitration"
+    )
+    no_one_on_call: NoOneOnCall = NoOneOnCall.SKIP
+    no_one_on_call_recheck: Seconds = Field(default=300, description="re-check period of `wait`")
+
+
 class Policy(_Strict):
     organization: str
     people: list[Person]
@@ -178,6 +200,10 @@ class Policy(_Strict):
     roles: OrgRoles = OrgRoles()
     routes: dict[RouteKey, Route]
     cadences: dict[Priority, Cadence]
+    rules: EscalationRules = EscalationRules()
+    schedules: list[OnCallSchedule] = Field(
+        default_factory=list, description="on-call rotations per team; static `oncall` otherwise"
+    )
     # Other issues' sections (triggers, schedules) are validated by their own models.
     triggers: dict[str, Any] = Field(default_factory=dict)
 
@@ -206,6 +232,11 @@ class Policy(_Strict):
             for team_id in route.chain:
                 if team_id not in teams:
                     problems.append(f"routes.{key.value}.chain: unknown team {team_id!r}")
+        for schedule in self.schedules:
+            if schedule.team not in teams:
+                problems.append(f"schedules.{schedule.team}: unknown team {schedule.team!r}")
+            for pid in sorted(schedule.person_ids()):
+                need_person(pid, f"schedules.{schedule.team}")
         missing = [p.value for p in Priority if p not in self.cadences]
         if missing:
             problems.append(f"cadences: missing {', '.join(missing)}")
@@ -218,6 +249,13 @@ class Policy(_Strict):
 
     def team(self, team_id: str) -> Team:
         return next(t for t in self.teams if t.id == team_id)
+
+    def schedule(self, team_id: str) -> OnCallSchedule | None:
+        return next((s for s in self.schedules if s.team == team_id), None)
+
+    def backups(self) -> dict[str, str]:
+        """person id -> designated backup person id."""
+        return {p.id: p.backup for p in self.people if p.backup}
 
 
 class PolicyError(ValueError):
