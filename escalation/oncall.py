@@ -65,7 +65,8 @@ def resolve_oncall(
             primary_id, primary_source = answer.primary.person_id, answer.primary.source.value
             reasons.append(f"primary: {answer.primary.reason}")
         if answer.secondary.person_id is not None:
-            secondary_id, secondary_source = answer.secondary.person_id, answer.secondary.source.value
+            secondary_id = answer.secondary.person_id
+            secondary_source = answer.secondary.source.value
             reasons.append(f"secondary: {answer.secondary.reason}")
     if primary_id is None:
         primary_source = "none"
