@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     # How long a dead worker's sticky queue holds its workflows before another worker takes
     # them (Temporal's default is 10 s; a restarted worker should resume P0 cadences quickly).
     escalation_sticky_timeout_seconds: float = 2.0
+    # Close the loop (issue 6): survey links are HMAC-signed with this secret. Unset, a random
+    # one is generated once and kept in .escalation/survey-secret (dev default).
+    escalation_survey_secret: str | None = None
+    escalation_survey_ttl_days: float = 14.0
+    # Base URL people reach the API at (survey links in customer emails, report links).
+    escalation_public_url: str = "http://127.0.0.1:8000"
+    # Monthly report recipients (the Temporal Schedule posts on the 1st of each month).
+    escalation_report_slack_channel: str = "#support-leadership"
+    escalation_report_email: str = "support-leadership@example.com"
 
     # PagerDuty
     pagerduty_events_url: str = "https://events.pagerduty.com"
