@@ -21,6 +21,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import metrics
 from activities.adapters.base import (
     DeliveryReceipt,
     PermanentVendorError,
@@ -59,6 +60,12 @@ _OPSGENIE_PRIORITY: dict[Priority, Literal["P1", "P2", "P3", "P4", "P5"]] = {
     Priority.P1: "P2",
     Priority.P2: "P3",
     Priority.P3: "P4",
+}
+_JIRA_PRIORITY = {
+    Priority.P0: "Highest",
+    Priority.P1: "High",
+    Priority.P2: "Medium",
+    Priority.P3: "Low",
 }
 _STATUSPAGE_IMPACT: dict[Priority, Literal["none", "minor", "major", "critical"]] = {
     Priority.P0: "critical",
@@ -107,6 +114,7 @@ class DeliveryActivities:
         try:
             return await handler(request)
         except RetryableVendorError as err:
+            metrics.vendor_error(err.vendor, err.status)
             log.warning(
                 "vendor_retry", vendor=err.vendor, status=err.status, key=request.escalation_key
             )
@@ -128,6 +136,7 @@ class DeliveryActivities:
             ActionKind.REASSIGN: self._reassign,
             ActionKind.IN_APP: self._internal,
             ActionKind.QUEUE: self._internal,
+            ActionKind.FILE_BUG: self._file_bug,
         }
 
     def _key(self, request: DeliverRequest, channel: str, target: str) -> str:
@@ -156,6 +165,8 @@ class DeliveryActivities:
         try:
             receipt = await send()
         except PermanentVendorError as err:
+            metrics.vendor_error(err.vendor, err.status)
+            log.warning("vendor_refused", vendor=err.vendor, status=err.status, channel=channel)
             result = DeliveryResult(outcome=ActionOutcome.FAILED, channel=channel, detail=str(err))
             await self._save(request, key, channel, target, result, error=str(err))
             return result
@@ -207,6 +218,7 @@ class DeliveryActivities:
             error=error,
             result=result.model_dump(mode="json"),
         )
+        metrics.notification(channel, result.outcome.value)
         return DeliveryResult.model_validate(row.result)
 
     async def _with_fallback(
@@ -391,7 +403,13 @@ class DeliveryActivities:
         )
 
     async def _email_to(
-        self, request: DeliverRequest, recipients: list[Recipient], target: str, *, channel: str
+        self,
+        request: DeliverRequest,
+        recipients: list[Recipient],
+        target: str,
+        *,
+        channel: str,
+        body: str | None = None,
     ) -> DeliveryResult:
         addresses = [r.email for r in recipients if r.email]
         if not addresses:
@@ -400,10 +418,11 @@ class DeliveryActivities:
             )
         mail = self._adapters.email
         note = f"\n\n{request.action.note}" if request.action.note else ""
-        body = (
-            f"{headline(request)}\n\nTeam: {request.team_name}\nTicket: {request.ticket_id}\n"
-            f"Escalation: {request.escalation_key}{note}\n"
-        )
+        if body is None:
+            body = (
+                f"{headline(request)}\n\nTeam: {request.team_name}\n"
+                f"Ticket: {request.ticket_id}\nEscalation: {request.escalation_key}{note}\n"
+            )
         return await self._once(
             request,
             channel,
@@ -527,13 +546,45 @@ class DeliveryActivities:
         return self._merge(results, "slack")
 
     async def _customer(self, request: DeliverRequest) -> DeliveryResult:
+        if request.legal_hold:
+            # Legal hold: no outbound customer message leaves; the refusal is recorded.
+            return await self._internal_record(
+                request, "customer", outcome=ActionOutcome.SKIPPED, detail="refused: legal hold"
+            )
         if not request.action.recipients:
             return DeliveryResult(
                 outcome=ActionOutcome.SKIPPED,
                 channel="email",
                 detail="no customer contact on the escalation; the help desk keeps talking",
             )
-        return await self._email_to(request, request.action.recipients, "customer", channel="email")
+        return await self._email_to(
+            request,
+            request.action.recipients,
+            "customer",
+            channel="email",
+            body=request.customer_message or None,
+        )
+
+    async def _file_bug(self, request: DeliverRequest) -> DeliveryResult:
+        jira = self._adapters.jira
+        key = self._key(request, "jira", "bug")
+        return await self._once(
+            request,
+            "jira",
+            "bug",
+            lambda: jira.create_bug(
+                escalation_key=request.escalation_key,
+                summary=headline(request),
+                description=(
+                    f"Escalated ticket {request.ticket_id} ({request.priority.value}, team "
+                    f"{request.team_name}). Customer: {request.customer_name or 'unknown'} "
+                    f"({request.customer_tier.value}).\nEscalation: {request.escalation_key}"
+                ),
+                priority=_JIRA_PRIORITY[request.priority],
+                labels=["escalation", f"priority-{request.priority.value.lower()}"],
+                idempotency_key=key,
+            ),
+        )
 
     async def _ownership(self, request: DeliverRequest) -> DeliveryResult:
         owner = request.action.recipients[0] if request.action.recipients else None
@@ -561,7 +612,13 @@ class DeliveryActivities:
         return await self._internal_record(request, target)
 
     async def _internal_record(
-        self, request: DeliverRequest, target: str, *, new_owner: Recipient | None = None
+        self,
+        request: DeliverRequest,
+        target: str,
+        *,
+        new_owner: Recipient | None = None,
+        outcome: ActionOutcome = ActionOutcome.DELIVERED,
+        detail: str | None = None,
     ) -> DeliveryResult:
         """In-app notifications, queue entries and ownership changes live in our own store."""
         channel = request.action.kind.value
@@ -570,7 +627,7 @@ class DeliveryActivities:
         if existing is not None:
             return DeliveryResult.model_validate(existing.result)
         result = DeliveryResult(
-            outcome=ActionOutcome.DELIVERED, channel=channel, detail=target, new_owner=new_owner
+            outcome=outcome, channel=channel, detail=detail or target, new_owner=new_owner
         )
         return await self._save(request, key, channel, target, result)
 
@@ -587,8 +644,10 @@ class DeliveryActivities:
                 await self._sync_page(page, resolved, request.actor)
                 pages += 1
             except PermanentVendorError as err:
+                metrics.vendor_error(err.vendor, err.status)
                 failures.append(str(err))
             except RetryableVendorError as err:
+                metrics.vendor_error(err.vendor, err.status)
                 raise _retryable(err) from err
         state: Literal["acknowledged", "resolved"] = "resolved" if resolved else "acknowledged"
         verb = "Resolved" if resolved else "Acknowledged"
@@ -608,8 +667,10 @@ class DeliveryActivities:
                 )
                 messages += 1
             except PermanentVendorError as err:
+                metrics.vendor_error(err.vendor, err.status)
                 failures.append(str(err))
             except RetryableVendorError as err:
+                metrics.vendor_error(err.vendor, err.status)
                 raise _retryable(err) from err
         return SyncResult(pages_updated=pages, messages_updated=messages, failures=failures)
 

@@ -10,6 +10,9 @@ from typing import Final
 ESCALATION_WORKFLOW: Final = "Escalation"
 
 PLAN_ESCALATION: Final = "plan_escalation"
+RESOLVE_STEP: Final = "resolve_step"
+CHECK_AVAILABILITY: Final = "check_availability"
+HAND_BACK: Final = "hand_back_resolution"
 DELIVER_ACTION: Final = "deliver_action"
 SYNC_CHANNELS: Final = "sync_channels"
 RECORD_TIMELINE: Final = "record_timeline"
@@ -19,9 +22,11 @@ SIGNAL_RESOLVE: Final = "resolve"
 SIGNAL_REASSIGN: Final = "reassign"
 SIGNAL_ADD_NOTE: Final = "add_note"
 SIGNAL_TICKET_UPDATED: Final = "ticket_updated"
+SIGNAL_AGENT_CONFIRMED: Final = "agent_confirmed"
 QUERY_STATE: Final = "state"
 # Synchronous variants used by the API: same effect as the signals, but they answer with the
 # new state, and their validators reject an impossible transition (ack after resolve -> 409).
 UPDATE_ACKNOWLEDGE: Final = "acknowledge_sync"
 UPDATE_RESOLVE: Final = "resolve_sync"
 UPDATE_REASSIGN: Final = "reassign_sync"
+UPDATE_ARBITRATE: Final = "arbitrate"

@@ -26,6 +26,7 @@ class EscalationStatus(StrEnum):
 
     PAGING = "paging"  # cadence running, nobody has acknowledged
     ACKNOWLEDGED = "acknowledged"
+    ARBITRATION = "arbitration"  # circuit breaker open: a manager must name the owner
     RESOLVED = "resolved"
 
 
@@ -38,6 +39,9 @@ class Channel(StrEnum):
     PAGERDUTY = "pagerduty"
     TEMPORAL = "temporal"  # `temporal workflow signal`
     SYSTEM = "system"
+
+
+API_KEY_NAME_DOC = "name of the API key that made the request (timeline attribution)"
 
 
 class EscalationInput(_Model):
@@ -54,12 +58,24 @@ class EscalationInput(_Model):
     customer_email: str | None = None
     triggers: list[str] = Field(default_factory=list)
     requested_by: str = "api"
+    api_key_name: str | None = Field(default=None, max_length=64, description=API_KEY_NAME_DOC)
     time_scale: float = Field(default=1.0, gt=0, description="0.01 runs timers 100x faster")
     delivery_budget_seconds: float = Field(
         default=600,
         gt=0,
         description="how long one notification is retried before its fallback channel is used",
     )
+    suspected_bug: bool = Field(default=False, description="file a bug in the team's tracker")
+    legal_hold: bool = Field(
+        default=False, description="no outbound customer message leaves while the hold stands"
+    )
+    requested_person: str | None = Field(
+        default=None, description="person id the customer asked for by name"
+    )
+    original_agent: str | None = Field(
+        default=None, max_length=200, description="the L1 agent who hands over (person id)"
+    )
+    helpdesk: str | None = Field(default=None, description="zendesk | freshdesk | intercom")
 
 
 class Recipient(_Model):
@@ -101,6 +117,11 @@ class EscalationPlan(_Model):
     primary_oncall: Recipient | None = None
     secondary_oncall: Recipient | None = None
     steps: list[PlannedStep]
+    max_bounces: int = 2
+    no_one_on_call: str = "skip"
+    no_one_on_call_recheck_seconds: float = 300
+    team_manager: Recipient | None = None
+    support_manager: Recipient | None = None
 
 
 class PlanRequest(_Model):
@@ -110,18 +131,80 @@ class PlanRequest(_Model):
     team: str | None = None
     customer_name: str = ""
     customer_email: str | None = None
+    suspected_bug: bool = False
+
+
+class StepRequest(_Model):
+    """Resolve a step's on-call targets at the moment it runs (schedules change)."""
+
+    ticket_id: str
+    priority: Priority
+    route: RouteKey
+    team: str
+    step: PlannedStep
+    at: datetime
+
+
+class ResolvedStep(_Model):
+    step: PlannedStep
+    primary_oncall: Recipient | None = None
+    secondary_oncall: Recipient | None = None
+    oncall_reason: str = ""
+    unstaffed_targets: list[str] = Field(
+        default_factory=list, description="on-call targets nobody covers right now"
+    )
+    team_manager: Recipient | None = None
+    business_hours_open: bool = True
+    next_business_start: datetime | None = None
+
+
+class AvailabilityRequest(_Model):
+    person_id: str
+    at: datetime
+
+
+class Availability(_Model):
+    person_id: str
+    available: bool
+    back_at: datetime | None = None
+    backup: Recipient | None = None
+    person: Recipient | None = None
 
 
 class AcknowledgeInput(_Model):
     by: str = Field(min_length=1, max_length=200)
     via: Channel = Channel.API
     note: str = Field(default="", max_length=2000)
+    api_key_name: str | None = Field(default=None, max_length=64, description=API_KEY_NAME_DOC)
 
 
 class ResolveInput(_Model):
     by: str = Field(min_length=1, max_length=200)
     via: Channel = Channel.API
     resolution: str = Field(default="", max_length=5000)
+    api_key_name: str | None = Field(default=None, max_length=64, description=API_KEY_NAME_DOC)
+    kb_article_needed: bool = False
+    necessary: bool | None = Field(default=None, description="was the escalation necessary?")
+    preventable: str | None = Field(
+        default=None, max_length=500, description="training, tool or process gap, if any"
+    )
+
+
+class ArbitrateInput(_Model):
+    """A manager names the owning team after the circuit breaker opened."""
+
+    owner_team: str = Field(min_length=1, max_length=64)
+    by: str = Field(min_length=1, max_length=200)
+    via: Channel = Channel.API
+    reason: str = Field(default="", max_length=2000)
+    api_key_name: str | None = Field(default=None, max_length=64, description=API_KEY_NAME_DOC)
+
+
+class AgentConfirmInput(_Model):
+    """The original agent confirms the customer was told (then the survey goes out)."""
+
+    by: str = Field(min_length=1, max_length=200)
+    via: Channel = Channel.API
 
 
 class ReassignInput(_Model):
@@ -129,12 +212,14 @@ class ReassignInput(_Model):
     by: str = Field(min_length=1, max_length=200)
     via: Channel = Channel.API
     reason: str = Field(default="", max_length=2000)
+    api_key_name: str | None = Field(default=None, max_length=64, description=API_KEY_NAME_DOC)
 
 
 class NoteInput(_Model):
     by: str = Field(min_length=1, max_length=200)
     text: str = Field(min_length=1, max_length=5000)
     via: Channel = Channel.API
+    api_key_name: str | None = Field(default=None, max_length=64, description=API_KEY_NAME_DOC)
 
 
 class TicketUpdatedInput(_Model):
@@ -144,6 +229,17 @@ class TicketUpdatedInput(_Model):
     priority: Priority | None = None
     comment_count: int | None = None
     solved: bool = False
+    legal_hold: bool | None = Field(default=None, description="set or lift the legal hold")
+
+
+# How soon each priority is acknowledged (the promise made to the customer, and the
+# dashboard's targets).
+ACK_TARGET_SECONDS: dict[Priority, float] = {
+    Priority.P0: 5 * 60,
+    Priority.P1: 15 * 60,
+    Priority.P2: 30 * 60,
+    Priority.P3: 24 * 3600,
+}
 
 
 class PageRef(_Model):
@@ -194,6 +290,8 @@ class DeliverRequest(_Model):
     pagerduty_routing_key: str | None = None
     responders: list[Recipient] = Field(default_factory=list)
     use_fallback: bool = False
+    legal_hold: bool = False
+    customer_message: str = ""
 
 
 class DeliveryResult(_Model):
@@ -275,3 +373,6 @@ class EscalationState(_Model):
     bounces: int = 0
     notes: int = 0
     time_scale: float = 1.0
+    legal_hold: bool = False
+    owner_locked_by: str | None = None
+    unstaffed_steps: list[int] = Field(default_factory=list)

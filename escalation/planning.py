@@ -94,6 +94,8 @@ def build_plan(policy: Policy, request: PlanRequest) -> EscalationPlan:
     steps: list[PlannedStep] = []
     for index, step in enumerate(cadence.steps):
         actions = [_plan_action(policy, team, action, customer) for action in step.actions]
+        if index == 0 and request.suspected_bug:
+            actions.append(PlannedAction(kind=ActionKind.FILE_BUG, target=Target.TEAM))
         if not route.paging:
             # Product feedback goes to the backlog: nobody is paged or phoned for it.
             actions = [a for a in actions if a.kind not in (ActionKind.PAGE, ActionKind.PHONE)] or [
@@ -120,4 +122,40 @@ def build_plan(policy: Policy, request: PlanRequest) -> EscalationPlan:
         primary_oncall=primary[0] if primary else None,
         secondary_oncall=secondary[0] if secondary else None,
         steps=steps,
+        max_bounces=policy.rules.max_bounces,
+        no_one_on_call=policy.rules.no_one_on_call.value,
+        no_one_on_call_recheck_seconds=policy.rules.no_one_on_call_recheck,
+        team_manager=next(iter(_people(policy, [team.manager])), None),
+        support_manager=next(iter(_people(policy, [policy.roles.support_manager])), None),
     )
+
+
+ONCALL_TARGETS = (Target.PRIMARY_ONCALL, Target.SECONDARY_ONCALL, Target.RESPONDERS)
+
+
+def restaff_step(
+    policy: Policy,
+    team_id: str,
+    step: PlannedStep,
+    primary: Recipient | None,
+    secondary: Recipient | None,
+) -> tuple[PlannedStep, list[str]]:
+    """The step with its on-call targets re-resolved to who is on call now, and the on-call
+    targets nobody covers."""
+    team = policy.team(team_id)
+    unstaffed: list[str] = []
+    actions: list[PlannedAction] = []
+    for action in step.actions:
+        if action.target in ONCALL_TARGETS:
+            if action.target is Target.PRIMARY_ONCALL:
+                people = [primary] if primary else []
+            elif action.target is Target.SECONDARY_ONCALL:
+                people = [secondary] if secondary else []
+            else:
+                everyone = [primary, secondary, *_people(policy, [team.manager])]
+                people = list({r.person_id: r for r in everyone if r}.values())
+            if not people and action.target is not Target.RESPONDERS:
+                unstaffed.append(action.target.value)
+            action = action.model_copy(update={"recipients": people})
+        actions.append(action)
+    return step.model_copy(update={"actions": actions}), unstaffed

@@ -76,6 +76,7 @@ class ActionKind(StrEnum):
     REASSIGN = "reassign"  # reassign from the team's pool
     IN_APP = "in_app"  # in-app notification for the team (shown on the dashboard)
     QUEUE = "queue"  # put the ticket on the specialist queue
+    FILE_BUG = "file_bug"  # a bug in the team's tracker (Jira), with the context package
 
 
 class Target(StrEnum):

@@ -106,9 +106,21 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+# Every API test talks to an API that requires keys: make_settings seeds this admin key (and
+# the pepper it is hashed with) unless the test sets its own; send ADMIN_HEADERS with requests.
+TEST_API_KEY_PEPPER = "test-pepper-not-secret-0123456789"
+TEST_ADMIN_TOKEN = "test-admin-token-not-secret"
+ADMIN_HEADERS = {"authorization": f"Bearer {TEST_ADMIN_TOKEN}"}
+_TEST_ACCESS = {
+    "escalation_api_key_pepper": TEST_API_KEY_PEPPER,
+    "escalation_api_keys": f"test-admin:admin:{TEST_ADMIN_TOKEN}",
+}
+
+
 def make_settings(database_url: str, task_queue: str, **overrides: object) -> Settings:
     """Settings with no vendor credentials (every adapter writes to the outbox, every vendor
-    URL on loopback) unless the test passes some; the machine's environment never leaks in."""
+    URL on loopback) unless the test passes some; the machine's environment never leaks in.
+    API access: the test admin key above, unless the test passes its own pepper/keys."""
     from tests.vendors.plugin import offline_settings
 
     values: dict[str, object] = {
@@ -117,6 +129,9 @@ def make_settings(database_url: str, task_queue: str, **overrides: object) -> Se
         "escalation_policy": DEFAULT_POLICY_PATH,
     }
     values.update(overrides)
+    for name, default in _TEST_ACCESS.items():
+        if not values.get(name):
+            values[name] = default
     return offline_settings(**values)
 
 
@@ -134,3 +149,15 @@ async def running_worker(
 @pytest.fixture
 def task_queue() -> str:
     return f"tq-{uuid.uuid4().hex[:10]}"
+
+
+def without_business_hours(policy: Policy) -> Policy:
+    """The policy with every team open around the clock, so tests that assert a cadence do not
+    depend on the wall clock the time-skipping server starts from."""
+    data = policy.model_dump(mode="json")
+    for team in data["teams"]:
+        team["business_hours"] = None
+    for schedule in data["schedules"]:
+        schedule["business_hours"] = None
+        schedule["after_hours"] = None
+    return Policy.model_validate(data)

@@ -9,9 +9,11 @@ from datetime import timedelta
 
 import httpx
 import structlog
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+from activities import metrics
 from activities.adapters.registry import build_adapters
 from activities.delivery import DeliveryActivities
 from activities.outbox import StoreOutbox
@@ -21,12 +23,55 @@ from escalation.policy import Policy, load_policy
 from escalation.settings import Settings
 from store.db import make_engine, make_sessionmaker
 from store.repository import Repository
-from worker.client import connect
+from worker.client import data_converter
 from workflows.escalation import EscalationWorkflow
 
 log = structlog.get_logger("escalation.worker")
 
 WORKFLOWS = [EscalationWorkflow]
+
+
+def worker_runtime(settings: Settings) -> Runtime | None:
+    """A Temporal runtime that serves Prometheus metrics (the SDK's and ours, see
+    activities/metrics.py) on ESCALATION_WORKER_METRICS_ADDRESS; None when that is unset.
+    One per process: the runtime binds the port."""
+    address = settings.escalation_worker_metrics_address
+    if not address:
+        return None
+    runtime = Runtime(
+        telemetry=TelemetryConfig(
+            metrics=PrometheusConfig(
+                bind_address=address,
+                histogram_bucket_overrides={
+                    metrics.ACK_LATENCY: [float(b) for b in metrics.ACK_LATENCY_BUCKETS]
+                },
+            ),
+            global_tags={"service": "escalation-worker"},
+        )
+    )
+    metrics.install(runtime.metric_meter)
+    return runtime
+
+
+def tracing_interceptors(settings: Settings) -> list[Interceptor]:
+    """OpenTelemetry spans for workflows and activities when ESCALATION_TRACING is on (needs
+    the `tracing` extra: opentelemetry-sdk and the OTLP exporter)."""
+    if not settings.escalation_tracing:
+        return []
+    from worker.tracing import tracing_interceptor
+
+    return [tracing_interceptor("escalation-worker")]
+
+
+async def connect_worker_client(settings: Settings) -> Client:
+    """The worker's client: our data converter, the metrics runtime and tracing if enabled."""
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+        runtime=worker_runtime(settings),
+        interceptors=tracing_interceptors(settings),
+    )
 
 
 @asynccontextmanager
@@ -45,13 +90,19 @@ async def escalation_worker(
             workflows=WORKFLOWS,
             activities=[
                 planning.plan_escalation,
+                planning.resolve_step,
+                planning.check_availability,
                 recording.record_timeline,
                 delivery.deliver_action,
                 delivery.sync_channels,
             ],
+            interceptors=[metrics.TelemetryInterceptor()],
             sticky_queue_schedule_to_start_timeout=timedelta(
                 seconds=settings.escalation_sticky_timeout_seconds
             ),
+            # Each cached workflow keeps its sandbox in memory; an evicted one is replayed
+            # when its next timer or signal arrives. Sized from bench/ (README "Benchmarks").
+            max_cached_workflows=settings.escalation_max_cached_workflows,
             graceful_shutdown_timeout=timedelta(seconds=5),
         )
         yield worker
@@ -61,11 +112,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
     """Run one worker until `stop` is set (or forever)."""
     policy = load_policy(settings.escalation_policy)
     repository = Repository(make_sessionmaker(make_engine(settings.database_url)))
-    client = await connect(settings)
+    client = await connect_worker_client(settings)
     async with escalation_worker(client, settings, policy, repository) as worker:
         log.info(
             "worker_started",
             task_queue=settings.temporal_task_queue,
+            metrics_address=settings.escalation_worker_metrics_address,
+            max_cached_workflows=settings.escalation_max_cached_workflows,
             live_adapters=[k for k, v in settings.live_adapters().items() if v],
         )
         if stop is None:

@@ -20,8 +20,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from escalation import activity_names as names
     from escalation.models import (
+        ACK_TARGET_SECONDS,
         AcknowledgeInput,
         ActionOutcome,
+        ArbitrateInput,
+        Availability,
+        AvailabilityRequest,
         Channel,
         DeliverRequest,
         DeliveryResult,
@@ -32,18 +36,21 @@ with workflow.unsafe.imports_passed_through():
         MessageRef,
         NoteInput,
         PageRef,
+        PlannedAction,
         PlannedStep,
         PlanRequest,
         ReassignInput,
         Recipient,
+        ResolvedStep,
         ResolveInput,
         StepRecord,
+        StepRequest,
         SyncRequest,
         SyncResult,
         TicketUpdatedInput,
         TimelineEntry,
     )
-    from escalation.policy import StopCondition
+    from escalation.policy import ActionKind, StopCondition, Target
     from workflows import search_attributes as sa
 
 # Activities that only touch our own database retry until it is back; vendor deliveries get
@@ -51,12 +58,30 @@ with workflow.unsafe.imports_passed_through():
 _STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)
 )
+# Patches: behaviour added after histories were recorded (tests/histories/ replays them).
+PATCH_ONCALL_AT_STEP = "oncall-resolved-at-step-time"
+
 _VENDOR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=["PermanentVendorError", "PlanError"],
 )
+
+
+def _attribution(
+    request: EscalationInput
+    | AcknowledgeInput
+    | ResolveInput
+    | ReassignInput
+    | NoteInput
+    | ArbitrateInput,
+) -> dict[str, str]:
+    """Timeline detail naming the API key behind a request (none for CLI, Slack, webhooks).
+
+    Only the detail of the timeline activity's input changes, which replay does not compare.
+    """
+    return {"api_key": request.api_key_name} if request.api_key_name else {}
 
 
 @workflow.defn(name=names.ESCALATION_WORKFLOW)
@@ -88,12 +113,23 @@ class EscalationWorkflow:
         self._synced: tuple[EscalationStatus, int, int] = (EscalationStatus.PAGING, 0, 0)
         self._sync_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task[None]] = []
+        self._legal_hold = request.legal_hold
+        self._breaker_open = False  # circuit breaker: reassignment needs manager arbitration
+        self._owner_locked_by: str | None = None  # the manager who named the owner
+        self._unstaffed_steps: list[int] = []
+        self._business_open = True
+        self._next_business_start: datetime | None = None
 
     # ------------------------------------------------------------------ main line
     @workflow.run
     async def run(self, request: EscalationInput) -> EscalationState:
         await self._load_plan(team=request.team)
-        self._record("escalation_started", detail={"reason": request.reason[:500]})
+        self._record(
+            "escalation_started",
+            detail={"reason": request.reason[:500], **_attribution(request)},
+        )
+        if request.requested_person:
+            await self._honour_requested_person(request.requested_person)
 
         while self._next_index < len(self._require_plan().steps):
             step = self._require_plan().steps[self._next_index]
@@ -188,32 +224,221 @@ class EscalationWorkflow:
 
     # ------------------------------------------------------------------ steps
     async def _run_step(self, step: PlannedStep, due: datetime) -> None:
+        if workflow.patched(PATCH_ONCALL_AT_STEP):
+            # On-call is resolved when the step runs, not when the escalation started.
+            step = await self._staff_step(step)
+            customer = self._customer_recipient()
+            if step.index == 0 and not self._business_open and customer is not None:
+                # After hours: tell the customer when the issue will really be addressed.
+                self._dispatch(
+                    0,
+                    len(step.actions) + 1,
+                    PlannedAction(
+                        kind=ActionKind.CUSTOMER_COMMUNICATION,
+                        target=Target.CUSTOMER,
+                        recipients=[customer],
+                    ),
+                    "after hours",
+                )
         self._steps.append(
             StepRecord(index=step.index, label=step.label, due_at=due, ran_at=workflow.now())
         )
         self._record("step_started", step_index=step.index, detail={"label": step.label})
-        plan = self._require_plan()
         for action_index, action in enumerate(step.actions):
-            request = DeliverRequest(
-                escalation_key=f"{self._key}.g{self._generation}",
-                workflow_id=workflow.info().workflow_id,
-                ticket_id=self._input.ticket_id,
-                priority=self._input.priority,
-                route=plan.route,
-                team=plan.team,
-                team_name=plan.team_name,
-                step_index=step.index,
-                action_index=action_index,
-                action=action,
-                subject=self._input.subject,
-                customer_name=self._input.customer_name,
-                customer_tier=self._input.customer_tier,
-                paging_provider=plan.paging_provider,
-                pagerduty_routing_key=plan.pagerduty_routing_key,
-                responders=self._responders(),
-            )
-            self._tasks.append(asyncio.create_task(self._deliver(request, step.label)))
+            self._dispatch(step.index, action_index, action, step.label)
         self._set_details()
+
+    def _dispatch(
+        self, step_index: int, action_index: int, action: PlannedAction, label: str
+    ) -> None:
+        """Deliver one action in the background (a slow vendor never delays the cadence)."""
+        plan = self._require_plan()
+        customer_message = (
+            self._customer_message() if action.kind is ActionKind.CUSTOMER_COMMUNICATION else ""
+        )
+        if action.note and action.kind is ActionKind.CUSTOMER_COMMUNICATION:
+            customer_message = action.note
+        request = DeliverRequest(
+            escalation_key=f"{self._key}.g{self._generation}",
+            workflow_id=workflow.info().workflow_id,
+            ticket_id=self._input.ticket_id,
+            priority=self._input.priority,
+            route=plan.route,
+            team=plan.team,
+            team_name=plan.team_name,
+            step_index=step_index,
+            action_index=action_index,
+            action=action,
+            subject=self._input.subject,
+            customer_name=self._input.customer_name,
+            customer_tier=self._input.customer_tier,
+            paging_provider=plan.paging_provider,
+            pagerduty_routing_key=plan.pagerduty_routing_key,
+            responders=self._responders(),
+            legal_hold=self._legal_hold,
+            customer_message=customer_message,
+        )
+        self._tasks.append(asyncio.create_task(self._deliver(request, label)))
+
+    def _customer_message(self) -> str:
+        """The promise made to the customer, with the real computed time."""
+        plan = self._require_plan()
+        if not self._business_open and self._next_business_start is not None:
+            when = self._next_business_start
+        else:
+            target = ACK_TARGET_SECONDS[self._input.priority] * self._input.time_scale
+            when = workflow.now() + timedelta(seconds=target)
+        return (
+            f"Your issue ({self._input.subject or self._input.ticket_id}) has been escalated to "
+            f"our {plan.team_name} and will be addressed by {when:%Y-%m-%d %H:%M} UTC."
+        )
+
+    async def _staff_step(self, step: PlannedStep) -> PlannedStep:
+        """Re-staff the step's on-call targets from the schedules now. Nobody on call never
+        waits silently: the team manager is told at once and `no_one_on_call` recorded; the
+        policy chooses whether the step then goes ahead or waits until someone is on call."""
+        plan = self._require_plan()
+        while True:
+            resolved: ResolvedStep = await workflow.execute_activity(
+                names.RESOLVE_STEP,
+                StepRequest(
+                    ticket_id=self._input.ticket_id,
+                    priority=self._input.priority,
+                    route=plan.route,
+                    team=plan.team,
+                    step=step,
+                    at=workflow.now(),
+                ),
+                result_type=ResolvedStep,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=_VENDOR_RETRY,
+                summary=f"who is on call for {plan.team} now ({step.label})",
+            )
+            self._business_open = resolved.business_hours_open
+            self._next_business_start = resolved.next_business_start
+            if resolved.primary_oncall is not None and self._ack is None:
+                self._assignee = resolved.primary_oncall.person_id
+            if not resolved.unstaffed_targets:
+                return resolved.step
+            if step.index not in self._unstaffed_steps:
+                self._unstaffed_steps.append(step.index)
+                self._record(
+                    "no_one_on_call",
+                    step_index=step.index,
+                    detail={"targets": ",".join(resolved.unstaffed_targets), "team": plan.team},
+                )
+                if plan.team_manager is not None:
+                    self._dispatch(
+                        step.index,
+                        len(step.actions),
+                        PlannedAction(
+                            kind=ActionKind.EMAIL,
+                            target=Target.TEAM_MANAGER,
+                            recipients=[plan.team_manager],
+                            note="Nobody is on call for "
+                            f"{', '.join(resolved.unstaffed_targets)} in {plan.team_name}: "
+                            "please take this escalation.",
+                        ),
+                        f"{step.label} (no one on call)",
+                    )
+            if plan.no_one_on_call != "wait" or self._stop_met(step.stop_when):
+                return resolved.step
+            recheck = plan.no_one_on_call_recheck_seconds * self._input.time_scale
+            if await self._stopped_within(step.stop_when, recheck, "until someone is on call"):
+                return resolved.step
+
+    async def _stopped_within(
+        self, condition: StopCondition | None, seconds: float, summary: str
+    ) -> bool:
+        """Durable wait of at most `seconds`; True when the stop condition came true."""
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._stop_met(condition),
+                timeout=timedelta(seconds=seconds),
+                timeout_summary=summary,
+            )
+        return self._stop_met(condition)
+
+    async def _honour_requested_person(self, person_id: str) -> None:
+        """The customer asked for someone by name. If they are away, their designated backup
+        handles it, the customer is told, and the person is asked to review on return."""
+        availability = await workflow.execute_activity(
+            names.CHECK_AVAILABILITY,
+            AvailabilityRequest(person_id=person_id, at=workflow.now()),
+            result_type=Availability,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=_VENDOR_RETRY,
+            summary=f"is {person_id} available?",
+        )
+        if availability.available:
+            self._assignee = person_id
+            self._record("requested_person_assigned", detail={"person": person_id})
+            return
+        backup = availability.backup
+        if backup is not None:
+            self._assignee = backup.person_id
+        back_at = availability.back_at
+        self._record(
+            "requested_person_unavailable",
+            detail={
+                "person": person_id,
+                "backup": (backup.person_id or "") if backup else "",
+                "back_at": back_at.isoformat() if back_at else "",
+            },
+        )
+        name = availability.person.name if availability.person else person_id
+        handler = backup.name if backup else "Our team"
+        note = (
+            f"{name} is away until {back_at:%Y-%m-%d %H:%M} UTC. {handler} is handling your "
+            f"issue with its full history and notes, and {name} will review it on return."
+            if back_at
+            else f"{name} is away. {handler} is handling your issue with its full history."
+        )
+        customer = self._customer_recipient()
+        if customer is not None:
+            self._dispatch(
+                0,
+                90,
+                PlannedAction(
+                    kind=ActionKind.CUSTOMER_COMMUNICATION,
+                    target=Target.CUSTOMER,
+                    recipients=[customer],
+                    note=note,
+                ),
+                "requested person away",
+            )
+        if back_at is not None and availability.person is not None:
+            self._tasks.append(asyncio.create_task(self._ask_for_review(availability, back_at)))
+
+    async def _ask_for_review(self, availability: Availability, back_at: datetime) -> None:
+        """Durable timer until the requested person returns, then ask them to follow up."""
+        delay = (back_at - workflow.now()).total_seconds()
+        if delay > 0:
+            await workflow.sleep(
+                timedelta(seconds=delay), summary="until the requested person returns"
+            )
+        person = availability.person
+        if person is None:
+            return
+        self._record("requested_person_returned", detail={"person": availability.person_id})
+        self._dispatch(
+            0,
+            91,
+            PlannedAction(
+                kind=ActionKind.EMAIL,
+                target=None,
+                recipients=[person],
+                note="You were asked for by name while away: please review this escalation "
+                "and follow up with the customer.",
+            ),
+            "requested person back",
+        )
+
+    def _customer_recipient(self) -> Recipient | None:
+        if not self._input.customer_email:
+            return None
+        name = self._input.customer_name or "customer"
+        return Recipient(name=name, email=self._input.customer_email)
 
     def _responders(self) -> list[Recipient]:
         plan = self._require_plan()
@@ -333,13 +558,19 @@ class EscalationWorkflow:
     async def add_note(self, request: NoteInput) -> None:
         self._notes += 1
         self._record(
-            "note_added", actor=request.by, via=request.via, detail={"text": request.text[:2000]}
+            "note_added",
+            actor=request.by,
+            via=request.via,
+            detail={"text": request.text[:2000], **_attribution(request)},
         )
 
     @workflow.signal(name=names.SIGNAL_TICKET_UPDATED)
     async def ticket_updated(self, request: TicketUpdatedInput) -> None:
         detail = {k: str(v) for k, v in request.model_dump(exclude_none=True).items()}
         self._record("ticket_updated", actor="helpdesk", detail=detail)
+        if request.legal_hold is not None and request.legal_hold != self._legal_hold:
+            self._legal_hold = request.legal_hold
+            self._record("legal_hold_set" if request.legal_hold else "legal_hold_lifted")
         if request.solved and self._status is not EscalationStatus.RESOLVED:
             await self._resolve(
                 ResolveInput(by="helpdesk", via=Channel.SYSTEM, resolution="ticket solved")
@@ -377,6 +608,48 @@ class EscalationWorkflow:
             raise ApplicationError("escalation already resolved", type="Conflict")
         if request.to_team == self._team:
             raise ApplicationError(f"already with team {request.to_team}", type="Conflict")
+        refusal = self._reassign_refusal()
+        if refusal:
+            raise ApplicationError(refusal, type="Conflict")
+
+    @workflow.update(name=names.UPDATE_ARBITRATE)
+    async def arbitrate(self, request: ArbitrateInput) -> EscalationState:
+        """A manager names the owning team: closes the circuit breaker, and the owner stays
+        until a manager arbitrates again."""
+        previous = self._team
+        if request.owner_team != self._team:
+            await self._move_to(request.owner_team)
+        self._breaker_open = False
+        self._owner_locked_by = request.by
+        self._upsert_search_attributes()
+        self._set_details()
+        self._record(
+            "arbitrated",
+            actor=request.by,
+            via=request.via,
+            detail={
+                "from": previous,
+                "owner": request.owner_team,
+                "reason": request.reason[:500],
+                **_attribution(request),
+            },
+        )
+        return self._state()
+
+    @arbitrate.validator
+    def _validate_arbitrate(self, request: ArbitrateInput) -> None:
+        if self._status is EscalationStatus.RESOLVED:
+            raise ApplicationError("escalation already resolved", type="Conflict")
+
+    def _reassign_refusal(self) -> str:
+        if self._breaker_open:
+            return (
+                f"circuit breaker open after {self._bounces} bounces: a manager must name the "
+                "owner (POST .../arbitrate)"
+            )
+        if self._owner_locked_by:
+            return f"owner named by manager {self._owner_locked_by}; ask a manager to arbitrate"
+        return ""
 
     @workflow.query(name=names.QUERY_STATE)
     def state(self) -> EscalationState:
@@ -389,7 +662,7 @@ class EscalationWorkflow:
                 "acknowledge_ignored",
                 actor=request.by,
                 via=request.via,
-                detail={"reason": f"already {self._status.value}"},
+                detail={"reason": f"already {self._status.value}", **_attribution(request)},
             )
             return
         self._status = EscalationStatus.ACKNOWLEDGED
@@ -398,7 +671,9 @@ class EscalationWorkflow:
         self._assignee = request.by
         self._upsert_search_attributes()
         self._set_details()
-        self._record("acknowledged", actor=request.by, via=request.via)
+        self._record(
+            "acknowledged", actor=request.by, via=request.via, detail=_attribution(request)
+        )
         await self._sync_channels()
 
     async def _resolve(self, request: ResolveInput) -> None:
@@ -413,38 +688,77 @@ class EscalationWorkflow:
             "resolved",
             actor=request.by,
             via=request.via,
-            detail={"resolution": request.resolution[:2000]},
+            detail={"resolution": request.resolution[:2000], **_attribution(request)},
         )
         await self._sync_channels()
 
     async def _reassign(self, request: ReassignInput) -> None:
         if self._status is EscalationStatus.RESOLVED or request.to_team == self._team:
             return
+        refusal = self._reassign_refusal()
+        if refusal:
+            self._record(
+                "reassign_refused",
+                actor=request.by,
+                via=request.via,
+                detail={"to": request.to_team, "reason": refusal, **_attribution(request)},
+            )
+            return
         previous = self._team
         self._bounces += 1
+        await self._move_to(request.to_team)
+        self._record(
+            "reassigned",
+            actor=request.by,
+            via=request.via,
+            detail={
+                "from": previous,
+                "to": request.to_team,
+                "reason": request.reason[:500],
+                **_attribution(request),
+            },
+        )
+        plan = self._require_plan()
+        if self._bounces >= plan.max_bounces:
+            # Ping-pong between teams: stop it and ask a manager to name the owner.
+            self._breaker_open = True
+            self._upsert_search_attributes()
+            self._set_details()
+            self._record("circuit_breaker_open", detail={"bounces": str(self._bounces)})
+            managers = [m for m in (plan.support_manager, plan.team_manager) if m is not None]
+            if managers:
+                self._dispatch(
+                    0,
+                    80 + self._bounces,
+                    PlannedAction(
+                        kind=ActionKind.EMAIL,
+                        target=Target.SUPPORT_MANAGER,
+                        recipients=list({m.person_id: m for m in managers}.values()),
+                        note=f"Escalation bounced {self._bounces} times between teams: "
+                        "please name the owning team (manager arbitration).",
+                    ),
+                    "circuit breaker",
+                )
+
+    async def _move_to(self, team: str) -> None:
+        """Hand the escalation to another team: it is notified afresh and must acknowledge;
+        its cadence starts now."""
         self._generation += 1
         await workflow.wait_condition(lambda: self._plan is not None)
-        await self._load_plan(team=request.to_team)
-        # The new team must acknowledge afresh; its plan starts with the step now due.
+        await self._load_plan(team=team)
         self._status = EscalationStatus.PAGING
         self._ack = None
         self._ack_at = None
         self._next_index = 0
         self._cadence_origin = workflow.now()
         self._upsert_search_attributes()
-        self._record(
-            "reassigned",
-            actor=request.by,
-            via=request.via,
-            detail={"from": previous, "to": request.to_team, "reason": request.reason[:500]},
-        )
 
     # ------------------------------------------------------------------ visibility
     def _upsert_search_attributes(self) -> None:
         workflow.upsert_search_attributes(
             [
                 sa.ESCALATION_PRIORITY.value_set(self._input.priority.value),
-                sa.ESCALATION_STATE.value_set(self._status.value),
+                sa.ESCALATION_STATE.value_set(self._visible_status().value),
                 sa.ESCALATION_TEAM.value_set(self._team),
                 sa.CUSTOMER_TIER.value_set(self._input.customer_tier.value),
                 sa.TICKET_ID.value_set(self._input.ticket_id),
@@ -453,6 +767,11 @@ class EscalationWorkflow:
                 sa.BOUNCES.value_set(self._bounces),
             ]
         )
+
+    def _visible_status(self) -> EscalationStatus:
+        if self._breaker_open and self._status is not EscalationStatus.RESOLVED:
+            return EscalationStatus.ARBITRATION
+        return self._status
 
     def _set_details(self) -> None:
         state = self._state()
@@ -480,7 +799,7 @@ class EscalationWorkflow:
         return EscalationState(
             ticket_id=self._input.ticket_id,
             escalation_key=self._key,
-            status=self._status,
+            status=self._visible_status(),
             priority=self._input.priority,
             route=plan.route if plan else self._input.route,
             team=self._team,
@@ -499,6 +818,9 @@ class EscalationWorkflow:
             bounces=self._bounces,
             notes=self._notes,
             time_scale=self._input.time_scale,
+            legal_hold=self._legal_hold,
+            owner_locked_by=self._owner_locked_by,
+            unstaffed_steps=list(self._unstaffed_steps),
         )
 
     def _record(

@@ -25,7 +25,7 @@ from escalation.models import (
 from escalation.policy import Policy
 from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
-from tests.conftest import make_settings, running_worker
+from tests.conftest import make_settings, running_worker, without_business_hours
 
 pytestmark = pytest.mark.integration
 
@@ -77,6 +77,11 @@ async def _finish(
 ) -> EscalationState:
     await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by=by, resolution="fixed"))
     return await handle.result()
+
+
+@pytest.fixture
+def policy(policy: Policy) -> Policy:
+    return without_business_hours(policy)
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ from workflows.escalation import EscalationWorkflow
 pytestmark = pytest.mark.integration
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+CURRENT_HISTORY = "v2"  # bump when recording after an intentional, patched change
 
 
 def _replayer() -> Replayer:
@@ -92,7 +93,9 @@ async def test_fresh_history_replays(
     await _replayer().replay_workflow(history)
     if os.environ.get("RECORD_HISTORIES") == "1":
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / "p0_reassign_ack_resolve.json").write_text(
+        # Each recording gets a new name: older histories stay, to prove patches keep them
+        # replayable.
+        (HISTORIES / f"p0_reassign_ack_resolve_{CURRENT_HISTORY}.json").write_text(
             json.dumps(json.loads(history.to_json()), indent=1) + "\n"
         )
 
