@@ -226,7 +226,20 @@ class EscalationWorkflow:
     async def _run_step(self, step: PlannedStep, due: datetime) -> None:
         if workflow.patched(PATCH_ONCALL_AT_STEP):
             # On-call is resolved when the step runs, not when the escalation started.
-            step = await self._staff_step(step)
+            staffed = await self._staff_step(step)
+            if staffed is None:  # resolved (or stopped) while waiting for someone on call
+                self._steps.append(
+                    StepRecord(
+                        index=step.index,
+                        label=step.label,
+                        due_at=due,
+                        skipped=True,
+                        reason=self._skip_reason(step.stop_when),
+                    )
+                )
+                self._record("step_skipped", step_index=step.index)
+                return
+            step = staffed
             customer = self._customer_recipient()
             if step.index == 0 and not self._business_open and customer is not None:
                 # After hours: tell the customer when the issue will really be addressed.
@@ -293,10 +306,11 @@ class EscalationWorkflow:
             f"our {plan.team_name} and will be addressed by {when:%Y-%m-%d %H:%M} UTC."
         )
 
-    async def _staff_step(self, step: PlannedStep) -> PlannedStep:
+    async def _staff_step(self, step: PlannedStep) -> PlannedStep | None:
         """Re-staff the step's on-call targets from the schedules now. Nobody on call never
         waits silently: the team manager is told at once and `no_one_on_call` recorded; the
-        policy chooses whether the step then goes ahead or waits until someone is on call."""
+        policy chooses whether the step then goes ahead or waits until someone is on call.
+        None: the step's stop condition came true while it waited."""
         plan = self._require_plan()
         while True:
             resolved: ResolvedStep = await workflow.execute_activity(
@@ -341,11 +355,13 @@ class EscalationWorkflow:
                         ),
                         f"{step.label} (no one on call)",
                     )
-            if plan.no_one_on_call != "wait" or self._stop_met(step.stop_when):
+            if plan.no_one_on_call != "wait":
                 return resolved.step
+            if self._stop_met(step.stop_when):
+                return None
             recheck = plan.no_one_on_call_recheck_seconds * self._input.time_scale
             if await self._stopped_within(step.stop_when, recheck, "until someone is on call"):
-                return resolved.step
+                return None
 
     async def _stopped_within(
         self, condition: StopCondition | None, seconds: float, summary: str
