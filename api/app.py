@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.metrics import install_metrics
 from api.routers import escalations, health
 from api.temporal_gateway import TemporalGateway
 from escalation.policy import load_policy
@@ -40,4 +41,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(escalations.router)
+    install_metrics(app)
     return app

@@ -38,6 +38,13 @@ def _settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def _configure_logging(settings: Settings) -> None:
+    """JSON log lines (or console lines under `escalation dev`) for structlog and stdlib."""
+    from escalation.logging_setup import configure_logging
+
+    configure_logging(fmt=settings.escalation_log_format, level=settings.escalation_log_level)
+
+
 def _load_policy_or_exit(path: Path) -> None:
     from escalation.policy import PolicyError, load_policy
 
@@ -107,7 +114,9 @@ def dev(
     state_dir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("TEMPORAL_ADDRESS", f"127.0.0.1:{temporal_port}")
     os.environ.setdefault("TEMPORAL_UI_URL", f"http://localhost:{ui_port}")
+    os.environ.setdefault("ESCALATION_LOG_FORMAT", "console")
     settings = _settings()
+    _configure_logging(settings)
     _load_policy_or_exit(settings.escalation_policy)
     log_file = (state_dir / "temporal.log").open("ab")
     server = subprocess.Popen(
@@ -159,7 +168,9 @@ async def _serve_worker_and_api(settings: Settings, host: str, port: int) -> Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
+        uvicorn.Config(
+            create_app(settings), host=host, port=port, log_level="info", log_config=None
+        )
     )
     worker = asyncio.create_task(run_worker(settings, stop))
     api = asyncio.create_task(server.serve())
@@ -174,6 +185,7 @@ def worker() -> None:
     from worker.main import run_worker
 
     settings = _settings()
+    _configure_logging(settings)
     _load_policy_or_exit(settings.escalation_policy)
 
     async def main() -> None:
@@ -197,8 +209,9 @@ def api(
     from api.app import create_app
 
     settings = _settings()
+    _configure_logging(settings)
     _load_policy_or_exit(settings.escalation_policy)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
 
 
 @app.command()

@@ -8,6 +8,7 @@ the outbox instead, so the dev default works offline and shows what would have b
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,20 @@ class Settings(BaseSettings):
     # How long a dead worker's sticky queue holds its workflows before another worker takes
     # them (Temporal's default is 10 s; a restarted worker should resume P0 cadences quickly).
     escalation_sticky_timeout_seconds: float = 2.0
+
+    # Observability. The worker serves Prometheus metrics (the SDK's and ours) on this
+    # host:port when set (e.g. 127.0.0.1:9464 or 0.0.0.0:9464 in a container); off by default.
+    escalation_worker_metrics_address: str | None = None
+    # JSON lines (production) or a human-readable console rendering (`escalation dev`).
+    escalation_log_format: Literal["json", "console"] = "json"
+    escalation_log_level: str = "INFO"
+    # OpenTelemetry tracing through temporalio.contrib.opentelemetry: off by default. When
+    # on, spans go to the OTLP endpoint in the standard OTEL_EXPORTER_OTLP_* variables.
+    escalation_tracing: bool = False
+    # Workflows a worker keeps in memory (its sticky cache). Chosen from bench/ measurements
+    # (README "Benchmarks"): enough for the escalations whose steps are due soon, while
+    # the memory of 10,000 open escalations stays well under 1 GiB.
+    escalation_max_cached_workflows: int = Field(default=1000, ge=0)
     # Close the loop (issue 6): survey links are HMAC-signed with this secret. Unset, a random
     # one is generated once and kept in .escalation/survey-secret (dev default).
     escalation_survey_secret: str | None = None
