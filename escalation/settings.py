@@ -92,6 +92,41 @@ class Settings(BaseSettings):
     intercom_client_secret: str | None = None
     freshdesk_api_key: str | None = None
     freshdesk_webhook_secret: str | None = None
+    # Help desks, outbound (issue 8). Zendesk Guide (knowledge base drafts) reuses the Zendesk
+    # credentials and is live only with a section and a permission group to file drafts in.
+    zendesk_guide_section_id: str | None = None
+    zendesk_guide_permission_group_id: int | None = None
+    zendesk_guide_locale: str = "en-us"
+    freshdesk_base_url: str | None = None  # e.g. https://acme.freshdesk.com
+    intercom_api_url: str = "https://api.intercom.io"
+    intercom_admin_id: str | None = None  # the admin that authors notes (Intercom requires one)
+    # Microsoft Teams: the webhook URL carries its own signature, so it is the credential.
+    teams_webhook_url: str | None = None
+    # Engineering trackers (issue 8)
+    linear_api_url: str = "https://api.linear.app/graphql"
+    linear_api_key: str | None = None
+    linear_team_id: str | None = None
+    github_api_url: str = "https://api.github.com"
+    github_token: str | None = None
+    github_repository: str | None = None  # "owner/repo"
+    # CRM read adapters (issue 8): property/field names are portal- and org-specific.
+    hubspot_api_url: str = "https://api.hubapi.com"
+    hubspot_token: str | None = None
+    hubspot_tier_property: str = "customer_tier"
+    hubspot_arr_property: str = "arr"
+    hubspot_health_property: str = "health_score"
+    hubspot_csm_property: str = "customer_success_manager"
+    salesforce_instance_url: str | None = None  # e.g. https://acme.my.salesforce.com
+    salesforce_token: str | None = None
+    salesforce_api_version: str = "v61.0"
+    salesforce_tier_field: str = "Tier__c"
+    salesforce_arr_field: str = "ARR__c"
+    salesforce_health_field: str = "Health_Score__c"
+    salesforce_csm_field: str = "CSM__c"
+    crm_timeout_seconds: float = 2.0
+    crm_cache_ttl_seconds: float = 300.0
+    # War room bridge link, e.g. "https://zoom.us/j/{room}" ({room}, {ticket}, {escalation})
+    escalation_bridge_url_template: str | None = None
     # SMTP: live when SMTP_HOST is set
     smtp_host: str | None = None
     smtp_port: int = 587
@@ -105,6 +140,33 @@ class Settings(BaseSettings):
         if value <= 0:
             raise ValueError("ESCALATION_TIME_SCALE must be a positive number, e.g. 1.0 or 0.01")
         return value
+
+    @field_validator("crm_timeout_seconds", "crm_cache_ttl_seconds")
+    @classmethod
+    def _non_negative_crm(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must be zero or a positive number of seconds")
+        return value
+
+    @field_validator("github_repository")
+    @classmethod
+    def _owner_slash_repo(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            owner, sep, repo = value.strip().partition("/")
+            if not sep or not owner or not repo or "/" in repo:
+                raise ValueError("GITHUB_REPOSITORY must look like 'owner/repo'")
+            return value.strip()
+        return None
+
+    @field_validator("escalation_bridge_url_template")
+    @classmethod
+    def _bridge_template(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        # Imported here: escalation.bridge is a leaf module, but settings must stay cheap.
+        from escalation.bridge import check_bridge_template
+
+        return check_bridge_template(value.strip())
 
     def live_adapters(self) -> dict[str, bool]:
         """Which vendor adapters will really send (True) and which write to the outbox."""
@@ -121,4 +183,18 @@ class Settings(BaseSettings):
             "zendesk": bool(
                 self.zendesk_base_url and self.zendesk_email and self.zendesk_api_token
             ),
+            "zendesk_guide": bool(
+                self.zendesk_base_url
+                and self.zendesk_email
+                and self.zendesk_api_token
+                and self.zendesk_guide_section_id
+                and self.zendesk_guide_permission_group_id is not None
+            ),
+            "freshdesk": bool(self.freshdesk_base_url and self.freshdesk_api_key),
+            "intercom": bool(self.intercom_access_token and self.intercom_admin_id),
+            "teams": bool(self.teams_webhook_url),
+            "linear": bool(self.linear_api_key and self.linear_team_id),
+            "github": bool(self.github_token and self.github_repository),
+            "hubspot": bool(self.hubspot_token),
+            "salesforce": bool(self.salesforce_instance_url and self.salesforce_token),
         }
