@@ -5,11 +5,19 @@ in `incident`, base `{STATUSPAGE_API_URL}/pages/{STATUSPAGE_PAGE_ID}`. Statuspag
 idempotency key, so `create_incident` first lists unresolved incidents and reuses the one whose
 metadata carries the same escalation id (`metadata["escalation"]["id"]`; without it, the same
 metadata as a whole). Rate limit: 1 request/s per token, answered with 420 or 429 (retryable).
+
+Component impact: `incident.components` maps component id -> status (`operational`,
+`under_maintenance`, `degraded_performance`, `partial_outage`, `major_outage`). By default every
+id in `component_ids` gets the status matching the incident's impact; `components=` sets
+statuses per component explicitly (ids there are added to `component_ids`);
+`update_components` changes them on an open incident, and `resolve_incident(components=...)`
+can put them back to `operational` with the final update.
 """
 
 from __future__ import annotations
 
-from typing import Any, Final, Literal
+from collections.abc import Mapping
+from typing import Any, Final, Literal, get_args
 from urllib.parse import quote
 
 import httpx
@@ -18,6 +26,7 @@ from activities.adapters.base import (
     DeliveryReceipt,
     OutboxMessage,
     OutboxSink,
+    PermanentVendorError,
     send_request,
 )
 from escalation.settings import Settings
@@ -27,6 +36,10 @@ MAX_NAME: Final = 255
 MAX_BODY: Final = 25_000
 
 Impact = Literal["none", "minor", "major", "critical"]
+ComponentStatus = Literal[
+    "operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage"
+]
+COMPONENT_STATUSES: Final[frozenset[str]] = frozenset(get_args(ComponentStatus))
 
 # The component status that matches an incident's impact.
 COMPONENT_STATUS: Final[dict[str, str]] = {
@@ -39,6 +52,21 @@ COMPONENT_STATUS: Final[dict[str, str]] = {
 
 def _truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def _component_map(components: Mapping[str, str]) -> dict[str, str]:
+    """Check a component id -> status map locally (PermanentVendorError when invalid)."""
+    checked: dict[str, str] = {}
+    for component_id, status in components.items():
+        if not component_id.strip():
+            raise PermanentVendorError(VENDOR, "component id must not be empty")
+        if status not in COMPONENT_STATUSES:
+            allowed = ", ".join(sorted(COMPONENT_STATUSES))
+            raise PermanentVendorError(
+                VENDOR, f"component {component_id!r}: status {status!r} is not one of {allowed}"
+            )
+        checked[component_id] = status
+    return checked
 
 
 def _same_escalation(incident_metadata: object, wanted: dict[str, dict[str, str]]) -> bool:
@@ -76,10 +104,13 @@ class StatuspageAdapter:
         component_ids: list[str],
         metadata: dict[str, dict[str, str]],
         idempotency_key: str,
+        components: Mapping[str, ComponentStatus] | None = None,
     ) -> DeliveryReceipt:
         """Open a realtime incident (status `investigating`), or return the unresolved one
         already opened for the same escalation. external_id is the incident id;
-        detail["reused"] says whether it already existed."""
+        detail["reused"] says whether it already existed. `components` sets the status of
+        individual components (overriding the impact's default for `component_ids`)."""
+        explicit = _component_map(components or {})
         incident: dict[str, Any] = {
             "name": _truncate(name.strip() or "Service incident", MAX_NAME),
             "status": "investigating",
@@ -88,9 +119,12 @@ class StatuspageAdapter:
             "deliver_notifications": True,
             "metadata": metadata,
         }
-        if component_ids:
-            incident["component_ids"] = list(component_ids)
-            incident["components"] = {cid: COMPONENT_STATUS[impact] for cid in component_ids}
+        all_ids = list(dict.fromkeys([*component_ids, *explicit]))
+        if all_ids:
+            incident["component_ids"] = all_ids
+            incident["components"] = {
+                cid: explicit.get(cid, COMPONENT_STATUS[impact]) for cid in all_ids
+            }
         payload: dict[str, Any] = {"incident": incident}
         operation = "create_incident"
         if not self.live:
@@ -116,13 +150,47 @@ class StatuspageAdapter:
         return self._receipt(operation, created if isinstance(created, dict) else {}, reused=False)
 
     async def resolve_incident(
-        self, *, incident_id: str, body: str, idempotency_key: str
+        self,
+        *,
+        incident_id: str,
+        body: str,
+        idempotency_key: str,
+        components: Mapping[str, ComponentStatus] | None = None,
     ) -> DeliveryReceipt:
-        """Mark the incident resolved, posting `body` as the final update."""
+        """Mark the incident resolved, posting `body` as the final update (and, with
+        `components`, setting those components' statuses, typically `operational`)."""
         payload: dict[str, Any] = {
             "incident": {"status": "resolved", "body": _truncate(body, MAX_BODY)}
         }
+        if components:
+            checked = _component_map(components)
+            payload["incident"]["component_ids"] = list(checked)
+            payload["incident"]["components"] = checked
         operation = "resolve_incident"
+        return await self._patch(operation, incident_id, payload, idempotency_key)
+
+    async def update_components(
+        self,
+        *,
+        incident_id: str,
+        components: Mapping[str, ComponentStatus],
+        idempotency_key: str,
+        body: str | None = None,
+    ) -> DeliveryReceipt:
+        """Change component statuses on an open incident (with `body`, also post an update)."""
+        checked = _component_map(components)
+        if not checked:
+            raise PermanentVendorError(VENDOR, "update_components: no components given")
+        incident: dict[str, Any] = {"component_ids": list(checked), "components": checked}
+        if body:
+            incident["body"] = _truncate(body, MAX_BODY)
+        return await self._patch(
+            "update_components", incident_id, {"incident": incident}, idempotency_key
+        )
+
+    async def _patch(
+        self, operation: str, incident_id: str, payload: dict[str, Any], idempotency_key: str
+    ) -> DeliveryReceipt:
         if not self.live:
             return await self._to_outbox(operation, idempotency_key, payload)
         response = await send_request(

@@ -1,0 +1,130 @@
+"""What the CRM read adapters (HubSpot, Salesforce) share: the customer profile they return,
+the lookup result, and the rules that keep a CRM from ever blocking an escalation.
+
+A lookup fills customer tier, ARR, health score and CSM when the ticket system did not send
+them. It **never raises**: every outcome is a `CrmLookup` whose `status` says what happened:
+
+* `found`: `profile` is set (fields the CRM does not hold are None and listed in
+  `profile.missing`);
+* `not_found`: the CRM has no such record (or the id is malformed);
+* `not_configured`: no credentials, nothing was sent (the read adapters' outbox mode: there
+  is nothing to write, so nothing goes to the outbox);
+* `unavailable`: timeout, network error, 429 or 5xx (or Salesforce's exhausted API quota);
+* `refused`: the CRM refused the call (401/403/400, e.g. an expired token or a configured
+  property that does not exist): a configuration problem, worth an alert.
+
+Each call is bounded by CRM_TIMEOUT_SECONDS (default 2 s) as a whole, not only per socket
+operation. `found` and `not_found` are cached for CRM_CACHE_TTL_SECONDS in the `TtlCache`
+passed in (failures are not cached, so the next escalation tries again).
+
+How callers record it: the activity that enriches an escalation calls `lookup`, uses
+`result.profile` when `result.found`, and otherwise continues with what the ticket said; in
+both cases it writes `result.timeline_detail()` as a timeline event (kind `crm_lookup`), so the
+escalation shows "CRM unavailable: timeout after 2.0 s" instead of failing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field, computed_field
+
+from escalation.vocabulary import CustomerTier
+
+LookupStatus = Literal["found", "not_found", "not_configured", "unavailable", "refused"]
+PROFILE_FIELDS = ("tier", "arr", "health_score", "csm")
+
+
+class CustomerProfile(BaseModel):
+    """A customer account as the CRM describes it."""
+
+    crm: str
+    account_id: str
+    name: str | None = None
+    tier: str | None = Field(default=None, description="the CRM's tier value, as stored")
+    arr: float | None = Field(default=None, description="annual recurring revenue")
+    health_score: float | None = None
+    csm: str | None = Field(default=None, description="customer success manager (name or id)")
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def customer_tier(self) -> CustomerTier | None:
+        """`tier` as our CustomerTier when it names one (case-insensitive), else None."""
+        if not self.tier:
+            return None
+        try:
+            return CustomerTier(self.tier.strip().lower())
+        except ValueError:
+            return None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def missing(self) -> list[str]:
+        """The profile fields the CRM record did not fill."""
+        return [name for name in PROFILE_FIELDS if getattr(self, name) is None]
+
+
+class CrmLookup(BaseModel):
+    """The outcome of one CRM lookup; never an exception."""
+
+    crm: str
+    account_id: str
+    status: LookupStatus
+    profile: CustomerProfile | None = None
+    reason: str | None = None
+    cached: bool = False
+
+    @property
+    def found(self) -> bool:
+        return self.status == "found" and self.profile is not None
+
+    def timeline_detail(self) -> dict[str, Any]:
+        """What to record on the escalation's timeline (no customer data beyond the id)."""
+        detail: dict[str, Any] = {
+            "crm": self.crm,
+            "account_id": self.account_id,
+            "status": self.status,
+            "cached": self.cached,
+        }
+        if self.reason:
+            detail["reason"] = self.reason
+        if self.profile is not None:
+            detail["missing"] = self.profile.missing
+        return detail
+
+
+class CrmReader(Protocol):
+    """A CRM read adapter."""
+
+    @property
+    def vendor(self) -> str: ...
+
+    @property
+    def live(self) -> bool: ...
+
+    async def lookup(self, account_id: str) -> CrmLookup: ...
+
+
+def parse_number(value: Any) -> float | None:
+    """A number from a CRM value: JSON numbers as they are, strings such as "1,200,000.50"
+    or "$ 1200000" parsed; None for empty or unparsable values."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    text = re.sub(r"[\s,$€£]", "", str(value))
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def parse_text(value: Any) -> str | None:
+    """A non-empty string from a CRM value, else None."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
