@@ -11,6 +11,12 @@ Settings helpers (plain functions, importable from here):
   vendor not given has no credentials (outbox) and a loopback URL that refuses connections,
   so no test can reach the internet. Environment variables never leak in.
 * `offline_settings(**overrides)`: no vendor live.
+
+Issue-8 servers (tests/vendors/servers_more.py), function scope as well: `zendesk_server`,
+`freshdesk_server`, `intercom_server`, `teams_server`, `linear_server`, `github_server`,
+`hubspot_server`, `salesforce_server`, and `more_vendor_servers` (all eight, as
+`MoreVendorServers`; kept apart from `vendor_servers` so tests of the first seven do not start
+them). `live_settings` takes them as keywords too (`zendesk=` also makes Zendesk Guide live).
 """
 
 from __future__ import annotations
@@ -30,6 +36,16 @@ from tests.vendors.servers import (
     SmtpServer,
     StatuspageServer,
     TwilioServer,
+)
+from tests.vendors.servers_more import (
+    FreshdeskServer,
+    GitHubServer,
+    HubSpotServer,
+    IntercomServer,
+    LinearServer,
+    SalesforceServer,
+    TeamsServer,
+    ZendeskServer,
 )
 
 # Port 9 (discard) on loopback: nothing listens there, so a stray call fails fast, locally.
@@ -66,6 +82,25 @@ def offline_settings(**overrides: Any) -> Settings:
         "intercom_client_secret": None,
         "freshdesk_api_key": None,
         "freshdesk_webhook_secret": None,
+        "zendesk_guide_section_id": None,
+        "zendesk_guide_permission_group_id": None,
+        "freshdesk_base_url": None,
+        "intercom_api_url": UNREACHABLE,
+        "intercom_admin_id": None,
+        "teams_webhook_url": None,
+        "linear_api_url": f"{UNREACHABLE}/graphql",
+        "linear_api_key": None,
+        "linear_team_id": None,
+        "github_api_url": UNREACHABLE,
+        "github_token": None,
+        "github_repository": None,
+        "hubspot_api_url": UNREACHABLE,
+        "hubspot_token": None,
+        "salesforce_instance_url": None,
+        "salesforce_token": None,
+        "crm_timeout_seconds": 2.0,
+        "crm_cache_ttl_seconds": 300.0,
+        "escalation_bridge_url_template": None,
         "smtp_host": None,
         "smtp_port": 9,
         "smtp_username": None,
@@ -85,10 +120,53 @@ def live_settings(
     opsgenie: OpsgenieServer | None = None,
     twilio: TwilioServer | None = None,
     smtp: SmtpServer | None = None,
+    zendesk: ZendeskServer | None = None,
+    freshdesk: FreshdeskServer | None = None,
+    intercom: IntercomServer | None = None,
+    teams: TeamsServer | None = None,
+    linear: LinearServer | None = None,
+    github: GitHubServer | None = None,
+    hubspot: HubSpotServer | None = None,
+    salesforce: SalesforceServer | None = None,
     **overrides: Any,
 ) -> Settings:
     """Settings whose adapters for the given (running) servers are live against them."""
     values: dict[str, Any] = {}
+    if zendesk is not None:
+        values.update(
+            zendesk_base_url=zendesk.url,
+            zendesk_email=zendesk.email,
+            zendesk_api_token=zendesk.api_token,
+            zendesk_webhook_secret="zendesk-test-webhook-secret",
+            zendesk_guide_section_id=next(iter(sorted(zendesk.sections))),
+            zendesk_guide_permission_group_id=7001,
+        )
+    if freshdesk is not None:
+        values.update(freshdesk_base_url=freshdesk.url, freshdesk_api_key=freshdesk.api_key)
+    if intercom is not None:
+        values.update(
+            intercom_api_url=intercom.url,
+            intercom_access_token=intercom.access_token,
+            intercom_admin_id=intercom.admin_id,
+        )
+    if teams is not None:
+        values.update(teams_webhook_url=teams.webhook_url)
+    if linear is not None:
+        values.update(
+            linear_api_url=linear.graphql_url,
+            linear_api_key=linear.api_key,
+            linear_team_id=linear.team_id,
+        )
+    if github is not None:
+        values.update(
+            github_api_url=github.url,
+            github_token=github.token,
+            github_repository=github.repository,
+        )
+    if hubspot is not None:
+        values.update(hubspot_api_url=hubspot.url, hubspot_token=hubspot.token)
+    if salesforce is not None:
+        values.update(salesforce_instance_url=salesforce.url, salesforce_token=salesforce.token)
     if pagerduty is not None:
         values.update(
             pagerduty_events_url=pagerduty.base_url,
@@ -232,4 +310,118 @@ def vendor_servers(
         opsgenie=opsgenie_server,
         twilio=twilio_server,
         smtp=smtp_server,
+    )
+
+
+@dataclass(frozen=True)
+class MoreVendorServers:
+    """The issue-8 vendor servers of one test."""
+
+    zendesk: ZendeskServer
+    freshdesk: FreshdeskServer
+    intercom: IntercomServer
+    teams: TeamsServer
+    linear: LinearServer
+    github: GitHubServer
+    hubspot: HubSpotServer
+    salesforce: SalesforceServer
+
+    names = (
+        "zendesk",
+        "freshdesk",
+        "intercom",
+        "teams",
+        "linear",
+        "github",
+        "hubspot",
+        "salesforce",
+    )
+
+    def settings(self, **overrides: Any) -> Settings:
+        """Settings with every issue-8 adapter live against these servers."""
+        return live_settings(**{name: getattr(self, name) for name in self.names}, **overrides)
+
+    def schema_violations(self) -> dict[str, list[str]]:
+        """Violations per vendor, only for vendors that have some."""
+        found = {name: list(getattr(self, name).schema_violations) for name in self.names}
+        return {name: problems for name, problems in found.items() if problems}
+
+
+@pytest.fixture
+def zendesk_server() -> Iterator[ZendeskServer]:
+    """A running ZendeskServer (Tickets API + Help Center), ticket 4711 present."""
+    with ZendeskServer() as server:
+        yield server
+
+
+@pytest.fixture
+def freshdesk_server() -> Iterator[FreshdeskServer]:
+    """A running FreshdeskServer (API v2), ticket 42 present."""
+    with FreshdeskServer() as server:
+        yield server
+
+
+@pytest.fixture
+def intercom_server() -> Iterator[IntercomServer]:
+    """A running IntercomServer, conversation 215468 present."""
+    with IntercomServer() as server:
+        yield server
+
+
+@pytest.fixture
+def teams_server() -> Iterator[TeamsServer]:
+    """A running TeamsServer (a Workflows webhook)."""
+    with TeamsServer() as server:
+        yield server
+
+
+@pytest.fixture
+def linear_server() -> Iterator[LinearServer]:
+    """A running LinearServer (GraphQL at /graphql, team ENG)."""
+    with LinearServer() as server:
+        yield server
+
+
+@pytest.fixture
+def github_server() -> Iterator[GitHubServer]:
+    """A running GitHubServer (repository acme/platform)."""
+    with GitHubServer() as server:
+        yield server
+
+
+@pytest.fixture
+def hubspot_server() -> Iterator[HubSpotServer]:
+    """A running HubSpotServer (no companies until `add_company`)."""
+    with HubSpotServer() as server:
+        yield server
+
+
+@pytest.fixture
+def salesforce_server() -> Iterator[SalesforceServer]:
+    """A running SalesforceServer (no accounts until `add_account`)."""
+    with SalesforceServer() as server:
+        yield server
+
+
+@pytest.fixture
+def more_vendor_servers(
+    zendesk_server: ZendeskServer,
+    freshdesk_server: FreshdeskServer,
+    intercom_server: IntercomServer,
+    teams_server: TeamsServer,
+    linear_server: LinearServer,
+    github_server: GitHubServer,
+    hubspot_server: HubSpotServer,
+    salesforce_server: SalesforceServer,
+) -> MoreVendorServers:
+    """All eight issue-8 servers; `.settings()` makes every issue-8 adapter live on them."""
+    return MoreVendorServers(
+        zendesk=zendesk_server,
+        freshdesk=freshdesk_server,
+        intercom=intercom_server,
+        teams=teams_server,
+        linear=linear_server,
+        github=github_server,
+        hubspot=hubspot_server,
+        salesforce=salesforce_server,
     )
