@@ -46,8 +46,10 @@ def _utc(value: datetime) -> datetime:
 def _insert_ignore(session: Session, table: Any, values: dict[str, Any]) -> bool:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING tells whether a row went in: rowcount is -1 here with psycopg 3.
+    first_key = next(iter(table.primary_key.columns))
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(first_key)
+    return session.execute(statement).first() is not None
 
 
 def survey_secret(settings: Settings, secret_file: Path = SECRET_FILE) -> bytes:

@@ -19,12 +19,15 @@ from activities.delivery import DeliveryActivities
 from activities.outbox import StoreOutbox
 from activities.planning import PlanningActivities
 from activities.recording import RecordingActivities
+from activities.reporting import ReportingActivities
 from escalation.policy import Policy, load_policy
 from escalation.settings import Settings
 from store.db import make_engine, make_sessionmaker
 from store.repository import Repository
 from worker.client import data_converter
+from worker.report_schedule import ensure_monthly_report_schedule
 from workflows.escalation import EscalationWorkflow
+from workflows.monthly_report import MonthlyReportWorkflow
 
 log = structlog.get_logger("escalation.worker")
 
@@ -81,14 +84,17 @@ async def escalation_worker(
     """A configured worker, with the HTTP client its adapters share, closed on exit."""
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
         adapters = build_adapters(settings, http, StoreOutbox(repository))
+        reporting = ReportingActivities(repository.sessions, adapters, settings)
         planning = PlanningActivities(policy)
         recording = RecordingActivities(repository)
         delivery = DeliveryActivities(adapters, repository)
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
-            workflows=WORKFLOWS,
+            workflows=[*WORKFLOWS, MonthlyReportWorkflow],
             activities=[
+                reporting.build_monthly_report,
+                reporting.publish_monthly_report,
                 planning.plan_escalation,
                 planning.resolve_step,
                 planning.check_availability,
@@ -121,6 +127,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             max_cached_workflows=settings.escalation_max_cached_workflows,
             live_adapters=[k for k, v in settings.live_adapters().items() if v],
         )
+        try:  # the monthly report's Temporal Schedule (idempotent: every worker tries)
+            await ensure_monthly_report_schedule(client, settings.temporal_task_queue)
+        except Exception as exc:  # never keep a worker from starting
+            log.warning("monthly_report_schedule_failed", error=str(exc))
         if stop is None:
             await worker.run()
             return

@@ -111,6 +111,7 @@ class OnCallHealth(BaseModel):
     false_alerts: int
     primary: str | None = None
     secondary: str | None = None
+    next_handoff: datetime | None = None
 
 
 class ActiveEscalation(BaseModel):
