@@ -18,6 +18,7 @@ dev: install
 
 test: install
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-browser.sh
 	$(BIN)/pytest
 
 lint: install
