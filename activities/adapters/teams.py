@@ -119,8 +119,10 @@ class TeamsAdapter:
         link_url: str | None = None,
         webhook_url: str | None = None,
     ) -> DeliveryReceipt:
-        """Post a card to TEAMS_WEBHOOK_URL (or `webhook_url`, e.g. a team's channel from the
-        policy). Teams returns no message id, so external_id stays None."""
+        """Post a card to TEAMS_WEBHOOK_URL, or to `webhook_url` (e.g. a team's channel from
+        the policy) instead; either way only while the adapter is live (TEAMS_WEBHOOK_URL
+        set), else the card goes to the outbox. Teams returns no message id, so external_id
+        stays None."""
         message = adaptive_card_message(title=title, text=text, facts=facts, link_url=link_url)
         operation = "post_card"
         url = webhook_url or self._settings.teams_webhook_url
