@@ -93,7 +93,8 @@ GROW = [
         channel, target, outcome, external_id, error, result, created_at)
     SELECT 'escalation-B' || i || '.r:0:' || a, 'escalation-B' || i || '.r', 'B' || i, 0, a, a,
         'oncall', 'delivered', NULL, NULL, '{}', now()
-    FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i, unnest(ARRAY['page','slack']) AS a
+    FROM generate_series(%(first)s::bigint, %(last)s::bigint) AS i,
+        unnest(ARRAY['page','slack']) AS a
     WHERE (i * 31) % 10 < 3
     """,
     """
