@@ -3,12 +3,13 @@
 PagerDuty delivers at least once and signs no timestamp, so a replayed or retried delivery is
 recognised by its `X-Webhook-Id`. A delivery is *claimed* (inserted) before it is acted on;
 a second claim of the same id fails, so a replay changes nothing. When acting fails in a way
-the vendor should retry (Temporal unreachable), the claim is released so the retry is handled.
+the vendor should retry (Temporal unreachable), the claim is released so the retry is handled;
+a claim left `processing` by a process that died mid-way is taken over after `STALE_CLAIM`.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -17,7 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from store.models_schedules import WebhookDelivery
 
-__all__ = ["WebhookDeliveryStore"]
+__all__ = ["STALE_CLAIM", "WebhookDeliveryStore"]
+
+STALE_CLAIM = timedelta(minutes=2)
 
 
 def _now() -> datetime:
@@ -28,12 +31,16 @@ class WebhookDeliveryStore:
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self._sessions = sessions
 
-    def claim(self, vendor: str, delivery_id: str, event_type: str = "") -> bool:
-        """Record the delivery; False when it was already recorded (a replay)."""
+    def claim(
+        self, vendor: str, delivery_id: str, event_type: str = "", *, now: datetime | None = None
+    ) -> bool:
+        """Record the delivery; False when it was already recorded (a replay), unless that
+        claim is still `processing` after `STALE_CLAIM` (its process died): then take it over."""
+        now = now or _now()
+        table: Any = WebhookDelivery.__table__
         with self._sessions.begin() as session:
             dialect = session.get_bind().dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            table: Any = WebhookDelivery.__table__
             inserted = session.execute(
                 insert(table)
                 .values(
@@ -42,13 +49,26 @@ class WebhookDeliveryStore:
                     event_type=event_type[:100],
                     outcome="processing",
                     detail={},
-                    received_at=_now(),
+                    received_at=now,
                 )
                 .on_conflict_do_nothing()
                 # RETURNING, not rowcount: psycopg 3 under SQLAlchemy 2.1 reports -1 here.
                 .returning(table.c.delivery_id)
             ).first()
-            return inserted is not None
+            if inserted is not None:
+                return True
+            taken_over = session.execute(
+                update(table)
+                .where(
+                    table.c.vendor == vendor,
+                    table.c.delivery_id == delivery_id[:200],
+                    table.c.outcome == "processing",
+                    table.c.received_at < now - STALE_CLAIM,
+                )
+                .values(received_at=now)
+                .returning(table.c.delivery_id)
+            ).first()
+            return taken_over is not None
 
     def finish(
         self,
