@@ -137,6 +137,7 @@ class DeliveryActivities:
             ActionKind.IN_APP: self._internal,
             ActionKind.QUEUE: self._internal,
             ActionKind.FILE_BUG: self._file_bug,
+            ActionKind.HELPDESK_NOTE: self._helpdesk_note,
         }
 
     def _key(self, request: DeliverRequest, channel: str, target: str) -> str:
@@ -563,6 +564,46 @@ class DeliveryActivities:
             "customer",
             channel="email",
             body=request.customer_message or None,
+        )
+
+    async def _helpdesk_note(self, request: DeliverRequest) -> DeliveryResult:
+        """An internal note on the ticket in the help desk it came from (never seen by the
+        customer, so a legal hold does not stop it)."""
+        desk, ticket = request.helpdesk, request.helpdesk_ticket_id
+        text = request.action.note or headline(request)
+        key = self._key(request, desk or "helpdesk", "note")
+        if not desk or not ticket:
+            return await self._internal_record(
+                request, "helpdesk", outcome=ActionOutcome.SKIPPED, detail="no help desk ticket"
+            )
+        if desk == "zendesk":
+            zendesk = self._adapters.zendesk
+            return await self._once(
+                request,
+                desk,
+                "note",
+                lambda: zendesk.add_internal_note(ticket_id=ticket, body=text, idempotency_key=key),
+            )
+        if desk == "freshdesk":
+            freshdesk = self._adapters.freshdesk
+            return await self._once(
+                request,
+                desk,
+                "note",
+                lambda: freshdesk.add_private_note(
+                    ticket_id=ticket, text=text, idempotency_key=key
+                ),
+            )
+        if desk == "intercom":
+            intercom = self._adapters.intercom
+            return await self._once(
+                request,
+                desk,
+                "note",
+                lambda: intercom.add_note(conversation_id=ticket, text=text, idempotency_key=key),
+            )
+        return await self._internal_record(
+            request, "helpdesk", outcome=ActionOutcome.SKIPPED, detail=f"unknown help desk {desk}"
         )
 
     async def _file_bug(self, request: DeliverRequest) -> DeliveryResult:

@@ -76,6 +76,11 @@ class EscalationInput(_Model):
         default=None, max_length=200, description="the L1 agent who hands over (person id)"
     )
     helpdesk: str | None = Field(default=None, description="zendesk | freshdesk | intercom")
+    helpdesk_ticket_id: str | None = Field(
+        default=None, max_length=128, description="the ticket's id in the help desk"
+    )
+    original_agent_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    kb_article_suggested: bool = False
 
 
 class Recipient(_Model):
@@ -292,6 +297,8 @@ class DeliverRequest(_Model):
     use_fallback: bool = False
     legal_hold: bool = False
     customer_message: str = ""
+    helpdesk: str | None = None
+    helpdesk_ticket_id: str | None = None
 
 
 class DeliveryResult(_Model):

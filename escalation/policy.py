@@ -77,6 +77,7 @@ class ActionKind(StrEnum):
     IN_APP = "in_app"  # in-app notification for the team (shown on the dashboard)
     QUEUE = "queue"  # put the ticket on the specialist queue
     FILE_BUG = "file_bug"  # a bug in the team's tracker (Jira), with the context package
+    HELPDESK_NOTE = "helpdesk_note"  # internal note on the ticket in the help desk
 
 
 class Target(StrEnum):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -15,23 +16,45 @@ from temporalio.worker import Worker
 
 from activities import metrics
 from activities.adapters.registry import build_adapters
+from activities.closing import ClosingActivities
 from activities.delivery import DeliveryActivities
 from activities.outbox import StoreOutbox
 from activities.planning import PlanningActivities
 from activities.recording import RecordingActivities
 from activities.reporting import ReportingActivities
+from activities.ticket_watch import ticket_watch_activities
 from escalation.policy import Policy, load_policy
 from escalation.settings import Settings
+from store.closing import ClosingStore
 from store.db import make_engine, make_sessionmaker
 from store.repository import Repository
+from store.schedules import ScheduleStore
 from worker.client import data_converter
 from worker.report_schedule import ensure_monthly_report_schedule
 from workflows.escalation import EscalationWorkflow
 from workflows.monthly_report import MonthlyReportWorkflow
+from workflows.ticket_watch import TicketWatchWorkflow
 
 log = structlog.get_logger("escalation.worker")
 
-WORKFLOWS = [EscalationWorkflow]
+WORKFLOWS = [EscalationWorkflow, TicketWatchWorkflow]
+
+
+def ensure_workflow_bytecode() -> None:
+    """Compile the workflow modules to __pycache__ if they are not yet.
+
+    The sandbox re-imports a workflow's module for every new workflow it runs; without cached
+    bytecode (PYTHONDONTWRITEBYTECODE=1, or a fresh checkout) each import compiles the source
+    again, about 50 ms of CPU per new escalation, which capped a worker at ~20 new escalations
+    per second per core in bench/. Installed packages already have bytecode; a read-only tree
+    without it only loses the speed-up."""
+    import compileall
+
+    import workflows
+
+    for path in workflows.__path__:
+        with contextlib.suppress(OSError):
+            compileall.compile_dir(path, quiet=2)
 
 
 def worker_runtime(settings: Settings) -> Runtime | None:
@@ -82,12 +105,17 @@ async def escalation_worker(
     client: Client, settings: Settings, policy: Policy, repository: Repository
 ) -> AsyncIterator[Worker]:
     """A configured worker, with the HTTP client its adapters share, closed on exit."""
+    ensure_workflow_bytecode()
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
         adapters = build_adapters(settings, http, StoreOutbox(repository))
         reporting = ReportingActivities(repository.sessions, adapters, settings)
-        planning = PlanningActivities(policy)
+        planning = PlanningActivities(
+            policy, ScheduleStore(repository.sessions).runtime_schedule_changes
+        )
+        closing = ClosingActivities(ClosingStore.from_settings(repository.sessions, settings))
         recording = RecordingActivities(repository)
         delivery = DeliveryActivities(adapters, repository)
+        ticket_watch = ticket_watch_activities(client, settings, policy, repository)
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
@@ -101,6 +129,11 @@ async def escalation_worker(
                 recording.record_timeline,
                 delivery.deliver_action,
                 delivery.sync_channels,
+                ticket_watch.check_ticket_clock,
+                closing.record_escalation_facts,
+                closing.issue_survey,
+                closing.record_review,
+                closing.create_kb_draft,
             ],
             interceptors=[metrics.TelemetryInterceptor()],
             sticky_queue_schedule_to_start_timeout=timedelta(

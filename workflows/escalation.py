@@ -19,10 +19,23 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from escalation import activity_names as names
+    from escalation.closing import (
+        CREATE_KB_DRAFT,
+        ISSUE_SURVEY,
+        RECORD_ESCALATION_FACTS,
+        RECORD_REVIEW,
+        EscalationFactsInput,
+        GapCategory,
+        KbDraftInput,
+        ReviewInput,
+        SurveyIssued,
+        SurveyRequest,
+    )
     from escalation.models import (
         ACK_TARGET_SECONDS,
         AcknowledgeInput,
         ActionOutcome,
+        AgentConfirmInput,
         ArbitrateInput,
         Availability,
         AvailabilityRequest,
@@ -58,8 +71,13 @@ with workflow.unsafe.imports_passed_through():
 _STORE_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10)
 )
+# How long the original agent has to confirm the customer was told before no survey is sent.
+CONFIRMATION_WINDOW_SECONDS = 24 * 3600
+
 # Patches: behaviour added after histories were recorded (tests/histories/ replays them).
 PATCH_ONCALL_AT_STEP = "oncall-resolved-at-step-time"
+PATCH_CLOSE_THE_LOOP = "close-the-loop"  # facts at start; hand-back, review, survey at the end
+CLOSING_STEP = 100  # step index of closing-loop messages (keeps their idempotency keys apart)
 
 _VENDOR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -118,6 +136,7 @@ class EscalationWorkflow:
         self._owner_locked_by: str | None = None  # the manager who named the owner
         self._unstaffed_steps: list[int] = []
         self._business_open = True
+        self._agent_confirmed: AgentConfirmInput | None = None
         self._next_business_start: datetime | None = None
 
     # ------------------------------------------------------------------ main line
@@ -128,6 +147,8 @@ class EscalationWorkflow:
             "escalation_started",
             detail={"reason": request.reason[:500], **_attribution(request)},
         )
+        if workflow.patched(PATCH_CLOSE_THE_LOOP):
+            self._tasks.append(asyncio.create_task(self._record_facts()))
         if request.requested_person:
             await self._honour_requested_person(request.requested_person)
 
@@ -157,6 +178,8 @@ class EscalationWorkflow:
         await workflow.wait_condition(lambda: self._status is EscalationStatus.RESOLVED)
         await workflow.wait_condition(lambda: all(t.done() for t in self._tasks))
         await self._sync_channels()  # pages raised after the resolve signal, if any
+        if workflow.patched(PATCH_CLOSE_THE_LOOP):
+            await self._close_the_loop()
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and all(t.done() for t in self._tasks)
         )
@@ -224,6 +247,7 @@ class EscalationWorkflow:
 
     # ------------------------------------------------------------------ steps
     async def _run_step(self, step: PlannedStep, due: datetime) -> None:
+        fired_at = workflow.now()  # when the timer fired, before on-call lookups
         if workflow.patched(PATCH_ONCALL_AT_STEP):
             # On-call is resolved when the step runs, not when the escalation started.
             staffed = await self._staff_step(step)
@@ -254,7 +278,7 @@ class EscalationWorkflow:
                     "after hours",
                 )
         self._steps.append(
-            StepRecord(index=step.index, label=step.label, due_at=due, ran_at=workflow.now())
+            StepRecord(index=step.index, label=step.label, due_at=due, ran_at=fired_at)
         )
         self._record("step_started", step_index=step.index, detail={"label": step.label})
         for action_index, action in enumerate(step.actions):
@@ -290,6 +314,8 @@ class EscalationWorkflow:
             responders=self._responders(),
             legal_hold=self._legal_hold,
             customer_message=customer_message,
+            helpdesk=self._input.helpdesk,
+            helpdesk_ticket_id=self._input.helpdesk_ticket_id,
         )
         self._tasks.append(asyncio.create_task(self._deliver(request, label)))
 
@@ -374,6 +400,131 @@ class EscalationWorkflow:
                 timeout_summary=summary,
             )
         return self._stop_met(condition)
+
+    # ------------------------------------------------------------------ closing the loop
+    async def _record_facts(self) -> None:
+        plan = self._require_plan()
+        await workflow.execute_activity(
+            RECORD_ESCALATION_FACTS,
+            EscalationFactsInput(
+                escalation_key=self._key,
+                ticket_id=self._input.ticket_id,
+                agent_id=self._input.original_agent,
+                agent_team=plan.team,
+                category=plan.route.value,
+                reason=self._input.reason,
+                triggers=self._input.triggers[:50],
+            ),
+            start_to_close_timeout=timedelta(seconds=20),
+            retry_policy=_STORE_RETRY,
+            summary="record who escalated and why",
+        )
+
+    async def _close_the_loop(self) -> None:
+        """Hand the resolution back: note in the help desk, the original agent told to answer
+        the customer in their own voice, the review recorded, a KB draft when asked for, and
+        the CSAT survey once the agent confirms."""
+        resolution = self._resolution
+        if resolution is None:
+            return
+        text = f"Resolved by {resolution.by}: {resolution.resolution or 'no details given'}"
+        self._dispatch(
+            CLOSING_STEP, 0, PlannedAction(kind=ActionKind.HELPDESK_NOTE, note=text), "hand-back"
+        )
+        if self._input.original_agent_email:
+            agent = Recipient(
+                person_id=self._input.original_agent,
+                name=self._input.original_agent or "agent",
+                email=self._input.original_agent_email,
+            )
+            self._dispatch(
+                CLOSING_STEP,
+                1,
+                PlannedAction(
+                    kind=ActionKind.EMAIL,
+                    recipients=[agent],
+                    note=f"{text}\n\nThe ticket is back with you: please tell the customer in "
+                    "your own voice, then confirm (POST /v1/escalations/"
+                    f"{self._input.ticket_id}/confirm) so the satisfaction survey goes out.",
+                ),
+                "hand-back to agent",
+            )
+        gap = next((g for g in GapCategory if g.value == resolution.preventable), None)
+        await workflow.execute_activity(
+            RECORD_REVIEW,
+            ReviewInput(
+                escalation_key=self._key,
+                necessary=resolution.necessary,
+                preventable=(gap is not None) if resolution.preventable is not None else None,
+                gap_category=gap,
+                specialist_feedback=resolution.resolution[:5000],
+                reviewed_by=resolution.by,
+                agent_id=self._input.original_agent,
+                trigger_types=self._input.triggers[:50],
+            ),
+            start_to_close_timeout=timedelta(seconds=20),
+            retry_policy=_STORE_RETRY,
+            summary="record the escalation review",
+        )
+        if resolution.kb_article_needed or self._input.kb_article_suggested:
+            plan = self._require_plan()
+            await workflow.execute_activity(
+                CREATE_KB_DRAFT,
+                KbDraftInput(
+                    escalation_key=self._key,
+                    ticket_id=self._input.ticket_id,
+                    title=(self._input.subject or f"Ticket {self._input.ticket_id}")[:300],
+                    problem=self._input.reason[:20000],
+                    resolution=resolution.resolution[:20000],
+                    route=plan.route.value,
+                    tags=[plan.route.value, self._input.priority.value.lower()],
+                    created_by=resolution.by,
+                ),
+                start_to_close_timeout=timedelta(seconds=20),
+                retry_policy=_STORE_RETRY,
+                summary="draft a knowledge-base article",
+            )
+            self._record("kb_draft_created")
+        customer = self._customer_recipient()
+        if customer is None:
+            return
+        wait = CONFIRMATION_WINDOW_SECONDS * self._input.time_scale
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._agent_confirmed is not None,
+                timeout=timedelta(seconds=wait),
+                timeout_summary="until the agent confirms the customer was told",
+            )
+        if self._agent_confirmed is None:
+            self._record("agent_confirmation_missing")
+            return
+        survey: SurveyIssued = await workflow.execute_activity(
+            ISSUE_SURVEY,
+            SurveyRequest(escalation_key=self._key, ticket_id=self._input.ticket_id),
+            result_type=SurveyIssued,
+            start_to_close_timeout=timedelta(seconds=20),
+            retry_policy=_STORE_RETRY,
+            summary="issue the CSAT survey link",
+        )
+        self._dispatch(
+            CLOSING_STEP,
+            2,
+            PlannedAction(
+                kind=ActionKind.CUSTOMER_COMMUNICATION,
+                target=Target.CUSTOMER,
+                recipients=[customer],
+                note="Your issue has been resolved. How did we do? Rate us from 1 to 5: "
+                f"{survey.url}",
+            ),
+            "CSAT survey",
+        )
+        self._record("survey_sent", detail={"survey_id": str(survey.survey_id)})
+
+    @workflow.signal(name=names.SIGNAL_AGENT_CONFIRMED)
+    async def agent_confirmed(self, request: AgentConfirmInput) -> None:
+        if self._agent_confirmed is None:
+            self._agent_confirmed = request
+            self._record("agent_confirmed", actor=request.by, via=request.via)
 
     async def _honour_requested_person(self, person_id: str) -> None:
         """The customer asked for someone by name. If they are away, their designated backup
