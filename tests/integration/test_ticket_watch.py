@@ -1,0 +1,281 @@
+"""TicketWatchWorkflow's clock on the time-skipping test server.
+
+First with a recording stand-in for the clock activity (exact deadlines: ticket age, SLA 95 %
+on a business-hours clock, critical tickets around the clock, a new event moving the clock,
+a solved ticket ending it), then with the real activity: a quiet P3 ticket escalates when it
+turns 24 h old without resolution, with nobody sending another event.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer, Worker
+
+from api.intake_service import IntakeService
+from escalation.calendar import BusinessHours
+from escalation.policy import Policy
+from escalation.ticket_clock import (
+    CHECK_TICKET_CLOCK,
+    QUERY_WATCH_STATE,
+    SIGNAL_TICKET_CHANGED,
+    TICKET_WATCH_WORKFLOW,
+    AgeWithout,
+    ClockCheckRequest,
+    ClockCheckResult,
+    TicketClockFacts,
+    WatchState,
+    watch_workflow_id,
+)
+from escalation.triggers import TicketEvent
+from escalation.vocabulary import Priority
+from store.intake import IntakeRepository
+from store.repository import Repository
+from tests.conftest import make_settings, running_worker
+from workflows.ticket_watch import TicketWatchWorkflow
+
+pytestmark = pytest.mark.integration
+
+HISTORY = Path(__file__).resolve().parent.parent / "histories" / "ticket_watch_v1.json"
+
+
+class RecordingClock:
+    """Stands in for check_ticket_clock: records each call, answers `action`."""
+
+    def __init__(self) -> None:
+        self.calls: list[ClockCheckRequest] = []
+        self.action = "none"
+
+    @activity.defn(name=CHECK_TICKET_CLOCK)
+    async def check(self, request: ClockCheckRequest) -> ClockCheckResult:
+        self.calls.append(request)
+        return ClockCheckResult(action=self.action)
+
+
+@pytest.fixture
+def clock() -> Iterator[RecordingClock]:
+    yield RecordingClock()
+
+
+@pytest.fixture
+async def fake_worker(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, clock: RecordingClock
+) -> AsyncIterator[str]:
+    async with Worker(
+        time_skipping_env.client,
+        task_queue=task_queue,
+        workflows=[TicketWatchWorkflow],
+        activities=[clock.check],
+    ):
+        yield task_queue
+
+
+async def _minute(env: WorkflowEnvironment) -> datetime:
+    now = await env.get_current_time()
+    return now.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def _facts(start: datetime, **changes: Any) -> TicketClockFacts:
+    values: dict[str, Any] = {
+        "ticket_id": f"T-{uuid.uuid4().hex[:8]}",
+        "revision": 1,
+        "observed_at": start,
+        "created_at": start,
+        "priority": Priority.P2,
+        "age_minutes": 480,
+        "age_without": AgeWithout.RESOLUTION,
+    }
+    values.update(changes)
+    return TicketClockFacts.model_validate(values)
+
+
+async def _watch(
+    env: WorkflowEnvironment, queue: str, facts: TicketClockFacts
+) -> WorkflowHandle[Any, WatchState]:
+    return await env.client.start_workflow(
+        TICKET_WATCH_WORKFLOW,
+        facts,
+        id=watch_workflow_id(facts.ticket_id),
+        task_queue=queue,
+        start_signal=SIGNAL_TICKET_CHANGED,
+        start_signal_args=[facts],
+        result_type=WatchState,
+    )
+
+
+async def _solve(handle: WorkflowHandle[Any, WatchState], facts: TicketClockFacts) -> WatchState:
+    await handle.signal(
+        SIGNAL_TICKET_CHANGED,
+        facts.model_copy(update={"resolved": True, "revision": facts.revision + 1}),
+    )
+    return await handle.result()
+
+
+def _hours(start: datetime, first: timedelta, last: timedelta) -> BusinessHours:
+    """Open every day from start+first to start+last (UTC wall clock)."""
+    lo, hi = start + first, start + last
+    return BusinessHours.model_validate(
+        {"timezone": "UTC", "weekly": {"mon-sun": f"{lo:%H:%M}-{hi:%H:%M}"}}
+    )
+
+
+async def test_age_then_business_hours_sla_deadline(
+    time_skipping_env: WorkflowEnvironment, fake_worker: str, clock: RecordingClock
+) -> None:
+    env = time_skipping_env
+    start = await _minute(env)
+    # Open 2 h a day (start+1h .. start+3h): 95 % of 200 min = 190 business minutes are
+    # 120 min on day one and 70 min on day two -> start + 25 h + 70 min.
+    facts = _facts(
+        start,
+        sla_resolution_minutes=200,
+        business_hours=_hours(start, timedelta(hours=1), timedelta(hours=3)),
+    )
+    handle = await _watch(env, fake_worker, facts)
+    await env.sleep(timedelta(hours=30))
+    state = await handle.query(QUERY_WATCH_STATE, result_type=WatchState)
+    assert [c.at for c in clock.calls] == [
+        start + timedelta(hours=8),  # P2: 8 h without resolution
+        start + timedelta(hours=26, minutes=10),  # SLA 95 %, clock paused off-hours
+    ]
+    assert [c.deadline_key.split(":")[0] for c in clock.calls] == ["age", "sla"]
+    assert state.next_deadline is None and len(state.checks) == 2
+    final = await _solve(handle, facts)
+    assert final.resolved
+    if os.environ.get("RECORD_HISTORIES"):
+        history = await handle.fetch_history()
+        HISTORY.write_text(json.dumps(json.loads(history.to_json()), indent=1))
+
+
+async def test_recorded_history_replays() -> None:
+    """A change to TicketWatchWorkflow that running watches could not replay fails here
+    (re-record with RECORD_HISTORIES=1 only for an intentional, patched change)."""
+    history = WorkflowHistory.from_json("ticket-watch", HISTORY.read_text())
+    replayer = Replayer(workflows=[TicketWatchWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(history)
+
+
+async def test_critical_ticket_sla_clock_does_not_pause(
+    time_skipping_env: WorkflowEnvironment, fake_worker: str, clock: RecordingClock
+) -> None:
+    env = time_skipping_env
+    start = await _minute(env)
+    facts = _facts(
+        start,
+        priority=Priority.P1,
+        age_minutes=120,
+        age_without=AgeWithout.FIRST_RESPONSE,
+        sla_first_response_minutes=60,
+        business_hours=_hours(start, timedelta(hours=5), timedelta(hours=6)),
+    )
+    handle = await _watch(env, fake_worker, facts)
+    await env.sleep(timedelta(hours=3))
+    assert [c.at for c in clock.calls] == [
+        start + timedelta(minutes=57),  # 95 % of 60 min, around the clock
+        start + timedelta(hours=2),  # P1: 2 h without first response
+    ]
+    await _solve(handle, facts)
+
+
+async def test_new_event_moves_the_clock_and_solved_ends_it(
+    time_skipping_env: WorkflowEnvironment, fake_worker: str, clock: RecordingClock
+) -> None:
+    env = time_skipping_env
+    start = await _minute(env)
+    facts = _facts(start, priority=Priority.P3, age_minutes=1440)
+    handle = await _watch(env, fake_worker, facts)
+    await env.sleep(timedelta(hours=1))
+    # An event after one hour: the ticket is now P2 (8 h) -> fires at start + 8 h.
+    p2 = facts.model_copy(
+        update={
+            "revision": 2,
+            "priority": Priority.P2,
+            "age_minutes": 480,
+            "observed_at": start + timedelta(hours=1),
+        }
+    )
+    await handle.signal(SIGNAL_TICKET_CHANGED, p2)
+    stale = facts.model_copy(update={"revision": 1, "age_minutes": 60})
+    await handle.signal(SIGNAL_TICKET_CHANGED, stale)  # delivered late: ignored
+    await env.sleep(timedelta(hours=8))
+    assert [c.at for c in clock.calls] == [start + timedelta(hours=8)]
+    final = await _solve(handle, p2)
+    assert final.resolved and final.fired == [clock.calls[0].deadline_key]
+    description = await handle.describe()
+    assert description.status == WorkflowExecutionStatus.COMPLETED
+
+
+async def test_quiet_ticket_escalates_on_age_through_the_real_activity(
+    time_skipping_env: WorkflowEnvironment,
+    database_url: str,
+    repository: Repository,
+    policy: Policy,
+    task_queue: str,
+) -> None:
+    env = time_skipping_env
+    settings = make_settings(database_url, task_queue)
+    now = await env.get_current_time()
+
+    async def client() -> Any:
+        return env.client
+
+    from escalation.triggers import VaderScorer
+
+    intake = IntakeService(
+        repository=IntakeRepository(repository.sessions),
+        policy=policy,
+        settings=settings,
+        scorer=VaderScorer(),
+        client=client,
+    )
+    ticket = f"ZD-{uuid.uuid4().hex[:8]}"
+    event = TicketEvent.model_validate(
+        {
+            "ticket_id": ticket,
+            "event_type": "created",
+            "subject": "Exporting invoices",
+            "description": "How do I export my invoices to CSV?",
+            "created_at": now,
+            "product_area": "reports",
+            "customer": {"customer_id": f"C-{ticket}", "name": "Acme"},
+        }
+    )
+    async with running_worker(env.client, settings, policy, repository):
+        first = await intake.ingest(event, source="api", received_at=now)
+        assert first.action.value == "none" and first.escalation is None
+        assert first.watch is not None and first.watch.next_deadline is not None
+        assert first.watch.next_deadline.at == now + timedelta(hours=24)  # P3 default
+
+        watch = env.client.get_workflow_handle(watch_workflow_id(ticket), result_type=WatchState)
+        await env.sleep(timedelta(hours=24, minutes=5))
+        state = await watch.query(QUERY_WATCH_STATE, result_type=WatchState)
+        assert [c.action for c in state.checks] == ["escalate"]
+        assert state.checks[0].escalation_workflow_id == f"escalation-{ticket}"
+
+        escalation = env.client.get_workflow_handle(f"escalation-{ticket}")
+        assert (await escalation.describe()).status == WorkflowExecutionStatus.RUNNING
+        store = IntakeRepository(repository.sessions)
+        assert store.event_count(ticket_id=ticket, source="clock", action="escalate") == 1
+        package = store.package(ticket)
+        assert package is not None
+        assert [t["kind"] for t in package["triggers"]] == ["ticket_age"]
+        assert package["reason"].startswith("Need help because P3 ticket")
+
+        solved = TicketEvent.model_validate(
+            {**event.model_dump(), "status": "solved", "event_id": "solved-1"}
+        )
+        done = await intake.ingest(solved, source="api")
+        assert done.watch is not None and done.watch.watching is False
+        assert (await watch.result()).resolved
+        await escalation.terminate("test over")
