@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.metrics import install_metrics
-from api.routers import escalations, health
+from api.routers import escalations, health, helpdesk_webhooks, tickets
 from api.temporal_gateway import TemporalGateway
 from escalation.policy import load_policy
 from escalation.settings import Settings
@@ -41,5 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(escalations.router)
+    app.include_router(tickets.router)  # issue 3: intake and escalation packages
+    app.include_router(helpdesk_webhooks.router)
     install_metrics(app)
     return app

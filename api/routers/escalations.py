@@ -7,10 +7,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from temporalio.client import WorkflowHandle
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.deps import GatewayDep, PolicyDep, RepositoryDep, SettingsDep
+from api.escalation_starter import start_or_get_escalation
 from api.schemas import (
     Accepted,
     AcknowledgeBody,
@@ -36,7 +35,6 @@ from escalation.models import (
     ReassignInput,
     ResolveInput,
 )
-from workflows import search_attributes as sa
 
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
 
@@ -95,28 +93,11 @@ async def create_escalation(
         time_scale=settings.escalation_time_scale,
     )
     team = body.team or policy.routes[body.route].chain[0]
-    created = True
-    try:
-        await client.start_workflow(
-            names.ESCALATION_WORKFLOW,
-            request,
-            id=workflow_id,
-            task_queue=settings.temporal_task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
-            search_attributes=sa.initial(
-                ticket_id=body.ticket_id,
-                priority=body.priority.value,
-                team=team,
-                tier=body.customer.tier.value,
-                customer_name=body.customer.name,
-                state=EscalationStatus.PAGING.value,
-            ),
-            static_summary=f"{body.priority.value} {body.route.value} escalation of ticket "
-            f"{body.ticket_id}",
-        )
-    except WorkflowAlreadyStartedError:
-        created = False
+    outcome = await start_or_get_escalation(
+        client, request, team=team, task_queue=settings.temporal_task_queue
+    )
+    created = outcome.created
+    if not created:
         response.status_code = status.HTTP_200_OK
     state = await _state_when_ready(gateway, body.ticket_id)
     return EscalationCreated(
