@@ -279,3 +279,29 @@ async def test_quiet_ticket_escalates_on_age_through_the_real_activity(
         assert done.watch is not None and done.watch.watching is False
         assert (await watch.result()).resolved
         await escalation.terminate("test over")
+
+
+async def test_public_holidays_inside_the_sandbox(
+    time_skipping_env: WorkflowEnvironment, fake_worker: str, clock: RecordingClock
+) -> None:
+    """The workflow computes the SLA deadline with the team's holiday calendar (the `holidays`
+    package runs inside the workflow sandbox); it matches the pure computation."""
+    from escalation.ticket_clock import next_deadline
+
+    env = time_skipping_env
+    start = await _minute(env)
+    hours = BusinessHours.model_validate(
+        {
+            "timezone": "Europe/Berlin",
+            "weekly": {"mon-fri": "09:00-17:00"},
+            "holiday_country": "DE",
+            "holiday_subdivision": "BE",
+        }
+    )
+    facts = _facts(start, age_minutes=None, sla_resolution_minutes=600, business_hours=hours)
+    handle = await _watch(env, fake_worker, facts)
+    await env.sleep(timedelta(days=7))  # 570 business minutes fit in any week
+    expected = next_deadline(facts, frozenset())  # computed after the workflow did
+    assert expected is not None
+    assert [c.at for c in clock.calls] == [expected.at]
+    await _solve(handle, facts)
