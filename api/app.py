@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.auth import Access
 from api.metrics import install_metrics
-from api.routers import escalations, health, helpdesk_webhooks, tickets
+from api.routers import codec, escalations, health, helpdesk_webhooks, tickets
 from api.temporal_gateway import TemporalGateway
 from escalation.policy import load_policy
 from escalation.settings import Settings
@@ -21,6 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     are served even while Temporal is down."""
     settings = settings or Settings()
     policy = load_policy(settings.escalation_policy)
+    access = Access.configure(settings)  # fails at start on a missing pepper or bad keys
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -29,6 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.policy = policy
         app.state.repository = Repository(make_sessionmaker(engine))
         app.state.gateway = TemporalGateway(settings)
+        await access.start(app)
         yield
         engine.dispose()
 
@@ -43,5 +46,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(escalations.router)
     app.include_router(tickets.router)  # issue 3: intake and escalation packages
     app.include_router(helpdesk_webhooks.router)
+    codec.install(app, settings)
     install_metrics(app)
     return app

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from escalation.keys_cli import keys_app  # typer + rich only; the rest is imported lazily
+
 if TYPE_CHECKING:
     from escalation.settings import Settings
 
@@ -26,6 +28,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+app.add_typer(keys_app)
 
 
 def _settings() -> Settings:
@@ -76,9 +79,12 @@ def _wait_for_port(host: str, port: int, timeout: float) -> bool:
     return False
 
 
-def dev_server_command(state_dir: Path, port: int, ui_port: int) -> list[str]:
+def dev_server_command(
+    state_dir: Path, port: int, ui_port: int, codec_endpoint: str | None = None
+) -> list[str]:
     from workflows.search_attributes import cli_flags
 
+    codec = ["--ui-codec-endpoint", codec_endpoint] if codec_endpoint else []
     return [
         temporal_cli(),
         "server",
@@ -97,6 +103,7 @@ def dev_server_command(state_dir: Path, port: int, ui_port: int) -> list[str]:
         "synchronous=normal",
         "--log-level",
         "error",
+        *codec,
         *cli_flags(),
     ]
 
@@ -115,12 +122,17 @@ def dev(
     os.environ.setdefault("TEMPORAL_ADDRESS", f"127.0.0.1:{temporal_port}")
     os.environ.setdefault("TEMPORAL_UI_URL", f"http://localhost:{ui_port}")
     os.environ.setdefault("ESCALATION_LOG_FORMAT", "console")
+    from escalation.keys_cli import check_access, ensure_dev_access
+
+    dev_token = ensure_dev_access(state_dir)
     settings = _settings()
+    check_access(settings)
+    codec_endpoint = f"http://127.0.0.1:{port}/codec" if settings.escalation_codec_keys else None
     _configure_logging(settings)
     _load_policy_or_exit(settings.escalation_policy)
     log_file = (state_dir / "temporal.log").open("ab")
     server = subprocess.Popen(
-        dev_server_command(state_dir, temporal_port, ui_port),
+        dev_server_command(state_dir, temporal_port, ui_port, codec_endpoint),
         stdout=log_file,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -144,6 +156,18 @@ def dev(
             f"  Live vendors {', '.join(live) or 'none: every notification goes to the outbox'}\n"
             "Press Ctrl-C to stop."
         )
+        if dev_token:
+            console.print(
+                f"  Dev admin API key (also in {state_dir}/dev-admin-key):\n    {dev_token}\n"
+                f"  curl -H 'authorization: Bearer {dev_token}' http://127.0.0.1:{port}/v1/escalations",
+                soft_wrap=True,
+            )
+        payloads = (
+            f"encrypted; the Temporal UI decodes them via {codec_endpoint}"
+            if codec_endpoint
+            else "not encrypted (set ESCALATION_CODEC_KEYS)"
+        )
+        console.print(f"  Payloads     {payloads}", soft_wrap=True)
         asyncio.run(_serve_worker_and_api(settings, "127.0.0.1", port))
     except KeyboardInterrupt:
         pass
@@ -207,8 +231,11 @@ def api(
     import uvicorn
 
     from api.app import create_app
+    from escalation.keys_cli import check_access, load_local_pepper
 
+    load_local_pepper()
     settings = _settings()
+    check_access(settings)
     _configure_logging(settings)
     _load_policy_or_exit(settings.escalation_policy)
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
@@ -276,11 +303,19 @@ def resolve(
 @app.command()
 def demo(
     url: Annotated[str, typer.Option(help="API base URL")] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="ESCALATION_API_TOKEN",
+            help="API key (ticket-system or admin); default: the key `escalation dev` made",
+        ),
+    ] = None,
 ) -> None:
     """Send realistic sample escalations through the API."""
     from escalation.demo import run_demo
+    from escalation.keys_cli import dev_admin_token
 
-    raise typer.Exit(run_demo(url, console))
+    raise typer.Exit(run_demo(url, console, token=token or dev_admin_token()))
 
 
 @app.command()

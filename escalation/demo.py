@@ -45,10 +45,11 @@ SAMPLES: list[dict[str, object]] = [
 ]
 
 
-def run_demo(base_url: str, console: Console) -> int:
-    """Create the sample escalations; returns a process exit code."""
+def run_demo(base_url: str, console: Console, token: str | None = None) -> int:
+    """Create the sample escalations with API key `token`; returns a process exit code."""
+    headers = {"authorization": f"Bearer {token}"} if token else {}
     try:
-        with httpx.Client(base_url=base_url, timeout=30) as client:
+        with httpx.Client(base_url=base_url, timeout=30, headers=headers) as client:
             for sample in SAMPLES:
                 response = client.post("/v1/escalations", json=sample)
                 if response.status_code >= 400:

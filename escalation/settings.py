@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 STATE_DIR = Path(".escalation")
@@ -31,6 +31,15 @@ class Settings(BaseSettings):
     escalation_policy: Path = DEFAULT_POLICY_PATH
     escalation_time_scale: float = 1.0
     escalation_api_keys: str = ""
+    # Access and data protection (issue 5). The pepper keys the API key hashes: it lives outside
+    # the database, so a dump alone verifies no key (`escalation dev` generates one under
+    # .escalation/). Codec keys: `id:base64key,...`, first active (format in worker/codec.py).
+    escalation_api_key_pepper: SecretStr | None = None
+    escalation_codec_keys: SecretStr | None = None
+    # Dev only (`escalation dev` sets it): the Temporal dev server's UI has no login and cannot
+    # send a bearer token, so /codec accepts unauthenticated requests that come from loopback
+    # with the Temporal UI's Origin. Never set it where the API is reachable from elsewhere.
+    escalation_codec_trust_local_ui: bool = False
     # How long a dead worker's sticky queue holds its workflows before another worker takes
     # them (Temporal's default is 10 s; a restarted worker should resume P0 cadences quickly).
     escalation_sticky_timeout_seconds: float = 2.0
@@ -167,6 +176,13 @@ class Settings(BaseSettings):
         from escalation.bridge import check_bridge_template
 
         return check_bridge_template(value.strip())
+
+    def api_key_pepper_bytes(self) -> bytes | None:
+        """The pepper for API key hashes, or None when it is not configured."""
+        if self.escalation_api_key_pepper is None:
+            return None
+        value = self.escalation_api_key_pepper.get_secret_value()
+        return value.encode("utf-8") if value else None
 
     def live_adapters(self) -> dict[str, bool]:
         """Which vendor adapters will really send (True) and which write to the outbox."""

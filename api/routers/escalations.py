@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from temporalio.client import WorkflowHandle
 
+from api.auth import Principal, require
 from api.deps import GatewayDep, PolicyDep, RepositoryDep, SettingsDep
 from api.escalation_starter import start_or_get_escalation
 from api.schemas import (
@@ -25,6 +26,7 @@ from api.schemas import (
 )
 from api.temporal_gateway import TemporalGateway, translate_errors, workflow_id_for
 from escalation import activity_names as names
+from escalation.apikeys import Permission
 from escalation.models import (
     AcknowledgeInput,
     Channel,
@@ -39,6 +41,11 @@ from escalation.models import (
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
 
 TicketPath = Annotated[str, "ticket id"]
+# Every route names the permission it needs; mutations also take the caller, whose key name
+# goes into the workflow input (`api_key_name`) and so into the timeline next to `by`.
+CanStart = Annotated[Principal, Depends(require(Permission.START_ESCALATION))]
+CanRespond = Annotated[Principal, Depends(require(Permission.RESPOND))]
+CAN_READ = [Depends(require(Permission.READ))]
 
 
 async def _query_state(gateway: TemporalGateway, ticket_id: str) -> EscalationState:
@@ -62,6 +69,7 @@ async def create_escalation(
     gateway: GatewayDep,
     settings: SettingsDep,
     policy: PolicyDep,
+    principal: CanStart,
 ) -> EscalationCreated:
     """Escalate a ticket explicitly. Idempotent per ticket: while an escalation for the ticket
     runs, a second call returns it (200) instead of starting another."""
@@ -90,6 +98,7 @@ async def create_escalation(
         customer_email=body.customer.email,
         triggers=body.triggers,
         requested_by=body.requested_by,
+        api_key_name=principal.name,
         time_scale=settings.escalation_time_scale,
     )
     team = body.team or policy.routes[body.route].chain[0]
@@ -118,7 +127,7 @@ async def _state_when_ready(gateway: TemporalGateway, ticket_id: str) -> Escalat
         return None
 
 
-@router.get("", response_model=EscalationList)
+@router.get("", response_model=EscalationList, dependencies=CAN_READ)
 async def list_escalations(
     repository: RepositoryDep,
     status_filter: Annotated[EscalationStatus | None, Query(alias="status")] = None,
@@ -141,7 +150,7 @@ async def list_escalations(
     )
 
 
-@router.get("/{ticket_id}", response_model=EscalationDetail)
+@router.get("/{ticket_id}", response_model=EscalationDetail, dependencies=CAN_READ)
 async def get_escalation(
     ticket_id: TicketPath, gateway: GatewayDep, repository: RepositoryDep
 ) -> EscalationDetail:
@@ -170,31 +179,42 @@ async def _update(
 
 @router.post("/{ticket_id}/acknowledge", response_model=EscalationState)
 async def acknowledge(
-    ticket_id: TicketPath, body: AcknowledgeBody, gateway: GatewayDep
+    ticket_id: TicketPath, body: AcknowledgeBody, gateway: GatewayDep, principal: CanRespond
 ) -> EscalationState:
     """Acknowledge: stops paging on every channel. 409 once the escalation is resolved."""
     return await _update(
         gateway,
         ticket_id,
         names.UPDATE_ACKNOWLEDGE,
-        AcknowledgeInput(by=body.by, note=body.note, via=Channel.API),
+        AcknowledgeInput(by=body.by, note=body.note, via=Channel.API, api_key_name=principal.name),
     )
 
 
 @router.post("/{ticket_id}/resolve", response_model=EscalationState)
-async def resolve(ticket_id: TicketPath, body: ResolveBody, gateway: GatewayDep) -> EscalationState:
+async def resolve(
+    ticket_id: TicketPath, body: ResolveBody, gateway: GatewayDep, principal: CanRespond
+) -> EscalationState:
     """Resolve: stops the cadence and resolves every page. 409 if already resolved."""
     return await _update(
         gateway,
         ticket_id,
         names.UPDATE_RESOLVE,
-        ResolveInput(by=body.by, resolution=body.resolution, via=Channel.API),
+        ResolveInput(
+            by=body.by,
+            resolution=body.resolution,
+            via=Channel.API,
+            api_key_name=principal.name,
+        ),
     )
 
 
 @router.post("/{ticket_id}/reassign", response_model=EscalationState)
 async def reassign(
-    ticket_id: TicketPath, body: ReassignBody, gateway: GatewayDep, policy: PolicyDep
+    ticket_id: TicketPath,
+    body: ReassignBody,
+    gateway: GatewayDep,
+    policy: PolicyDep,
+    principal: CanRespond,
 ) -> EscalationState:
     """Hand the escalation to another team, which is notified and must acknowledge afresh."""
     if body.to_team not in {t.id for t in policy.teams}:
@@ -212,16 +232,27 @@ async def reassign(
         gateway,
         ticket_id,
         names.UPDATE_REASSIGN,
-        ReassignInput(to_team=body.to_team, by=body.by, reason=body.reason, via=Channel.API),
+        ReassignInput(
+            to_team=body.to_team,
+            by=body.by,
+            reason=body.reason,
+            via=Channel.API,
+            api_key_name=principal.name,
+        ),
     )
 
 
 @router.post("/{ticket_id}/notes", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
-async def add_note(ticket_id: TicketPath, body: NoteBody, gateway: GatewayDep) -> Accepted:
+async def add_note(
+    ticket_id: TicketPath, body: NoteBody, gateway: GatewayDep, principal: CanRespond
+) -> Accepted:
     """Add a note to the escalation's timeline."""
     handle = await gateway.handle(ticket_id)
     try:
-        await handle.signal(names.SIGNAL_ADD_NOTE, NoteInput(by=body.by, text=body.text))
+        await handle.signal(
+            names.SIGNAL_ADD_NOTE,
+            NoteInput(by=body.by, text=body.text, api_key_name=principal.name),
+        )
     except Exception as exc:
         raise await translate_errors(ticket_id, handle, exc) from exc
     return Accepted(detail="note recorded")

@@ -19,12 +19,13 @@ from temporalio.testing import WorkflowEnvironment
 from escalation.policy import Policy
 from escalation.settings import Settings
 from store.repository import Repository
-from tests.conftest import make_settings, running_worker
+from tests.conftest import ADMIN_HEADERS, make_settings, running_worker
 from tests.integration.api_server import serve_api
 from tests.integration.waiting import eventually
 from tests.vendors.plugin import VendorServers
 
 pytestmark = pytest.mark.integration
+
 
 def _settings(
     dev_env: WorkflowEnvironment,
@@ -84,7 +85,7 @@ async def test_p0_over_http_reaches_every_vendor_and_ack_stops_paging(
     ticket = f"ZD-{uuid.uuid4().hex[:6]}"
     async with (
         running_worker(dev_env.client, api_settings, policy, repository),
-        httpx.AsyncClient(base_url=api_url, timeout=30) as http,
+        httpx.AsyncClient(base_url=api_url, timeout=30, headers=ADMIN_HEADERS) as http,
     ):
         created = await http.post("/v1/escalations", json=_p0(ticket))
         assert created.status_code == 201, created.text
@@ -157,7 +158,7 @@ async def test_p0_over_http_reaches_every_vendor_and_ack_stops_paging(
 
 
 async def test_api_errors_name_the_problem(api_url: str) -> None:
-    async with httpx.AsyncClient(base_url=api_url, timeout=30) as http:
+    async with httpx.AsyncClient(base_url=api_url, timeout=30, headers=ADMIN_HEADERS) as http:
         bad = await http.post("/v1/escalations", json={"ticket_id": "T-1", "priority": "P7"})
         assert bad.status_code == 422
         assert bad.json()["detail"][0]["loc"] == ["body", "priority"]
@@ -197,7 +198,7 @@ async def test_list_and_reassign_and_notes(
     ticket = f"ZD-{uuid.uuid4().hex[:6]}"
     async with (
         running_worker(dev_env.client, api_settings, policy, repository),
-        httpx.AsyncClient(base_url=api_url, timeout=30) as http,
+        httpx.AsyncClient(base_url=api_url, timeout=30, headers=ADMIN_HEADERS) as http,
     ):
         body = {**_p0(ticket), "priority": "P2", "route": "technical"}
         assert (await http.post("/v1/escalations", json=body)).status_code == 201
