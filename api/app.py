@@ -9,7 +9,16 @@ from fastapi import FastAPI
 
 from api.auth import Access
 from api.metrics import install_metrics
-from api.routers import codec, escalations, health, helpdesk_webhooks, tickets
+from api.routers import (
+    codec,
+    escalations,
+    health,
+    helpdesk_webhooks,
+    responder_webhooks,
+    schedules,
+    simulate,
+    tickets,
+)
 from api.temporal_gateway import TemporalGateway
 from escalation.policy import load_policy
 from escalation.settings import Settings
@@ -46,6 +55,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(escalations.router)
     app.include_router(tickets.router)  # issue 3: intake and escalation packages
     app.include_router(helpdesk_webhooks.router)
+    app.include_router(schedules.router)
+    app.include_router(simulate.router)
+    app.include_router(responder_webhooks.router)
     codec.install(app, settings)
     install_metrics(app)
     return app

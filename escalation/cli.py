@@ -353,5 +353,62 @@ def report(
     sys.stdout.flush()
 
 
+@app.command()
+def simulate(
+    priority: Annotated[str, typer.Option(help="P0, P1, P2 or P3")],
+    route: Annotated[str, typer.Option(help="route key, e.g. outage, technical, security")] = (
+        "technical"
+    ),
+    team: Annotated[str | None, typer.Option(help="override the route's first team")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="start, ISO 8601 with a zone (2026-12-24T22:00:00Z)")
+    ] = None,
+    policy_only: Annotated[
+        bool, typer.Option("--policy-only", help="ignore overrides/time off in DATABASE_URL")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of a table")] = False,
+) -> None:
+    """Dry run: who would be notified when, and how, if nobody answered. Sends nothing."""
+    from escalation import simulate_cli
+    from escalation.planning import PlanError
+    from escalation.policy import PolicyError, load_policy
+    from escalation.simulate import simulate as run_simulation
+    from escalation.simulate import simulation_window
+    from escalation.vocabulary import Priority, RouteKey
+
+    settings = _settings()
+    try:
+        policy = load_policy(settings.escalation_policy)
+        start = simulate_cli.parse_instant(at)
+        chosen = Priority(priority.upper())
+        path = RouteKey(route)
+        team_id, first, last = simulation_window(
+            policy, priority=chosen, route=path, start=start, team=team
+        )
+    except (PolicyError, PlanError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    overrides, time_off, note = (
+        ([], [], None)
+        if policy_only
+        else simulate_cli.runtime_changes(settings, team_id, first, last)
+    )
+    result = run_simulation(
+        policy,
+        priority=chosen,
+        route=path,
+        start=start,
+        team=team,
+        overrides=overrides,
+        time_off=time_off,
+    )
+    if as_json:
+        typer.echo(simulate_cli.as_json(result))
+        return
+    if note:
+        console.print(f"[yellow]{note}[/yellow]")
+    simulate_cli.render(result, console)
+
+
 if __name__ == "__main__":
     app()

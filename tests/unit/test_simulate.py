@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -163,3 +164,26 @@ def test_window_and_errors(policy: Policy) -> None:
             route=RouteKey.OUTAGE,
             start=CHRISTMAS_EVE.replace(tzinfo=None),
         )
+
+
+def test_cli_prints_a_table_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from escalation.cli import app
+
+    monkeypatch.delenv("ESCALATION_POLICY", raising=False)
+    runner = CliRunner()
+    args = ["simulate", "--priority", "P0", "--route", "outage", "--policy-only"]
+    at = ["--at", "2026-12-24T22:00:00Z"]
+    table = runner.invoke(app, [*args, *at], env={"COLUMNS": "160"})
+    assert table.exit_code == 0, table.output
+    assert "P0 outage escalation for team engineering" in table.output
+    assert "T+5m  Thu 12-24 22:05" in table.output
+    assert "pagerduty" in table.output and "Erin Walsh <erin@example.com>" in table.output
+    as_json = runner.invoke(app, [*args, *at, "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.output)["steps"][1]["at"] == "2026-12-24T22:05:00Z"
+    naive = runner.invoke(app, [*args, "--at", "2026-12-24T22:00:00"])
+    assert naive.exit_code == 2 and "time zone" in naive.output
+    unknown = runner.invoke(app, [*args[:-1], "--team", "mars"])
+    assert unknown.exit_code == 2 and "unknown team" in unknown.output
