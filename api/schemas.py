@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from escalation.closing import GapCategory
 from escalation.models import TICKET_ID_PATTERN, EscalationState
 from escalation.vocabulary import CustomerTier, Priority, RouteKey
 
@@ -34,6 +36,19 @@ class EscalationCreate(_Body):
     customer: Customer = Customer()
     triggers: list[str] = Field(default_factory=list, max_length=50)
     requested_by: str = Field(default="api", max_length=200)
+    suspected_bug: bool = Field(default=False, description="file a bug in the tracker")
+    legal_hold: bool = Field(
+        default=False, description="no outbound customer message while the hold stands"
+    )
+    requested_person: str | None = Field(
+        default=None, max_length=64, description="person id the customer asked for by name"
+    )
+    original_agent: str | None = Field(
+        default=None, max_length=200, description="the L1 agent handing over (gets the result)"
+    )
+    original_agent_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    helpdesk: Literal["zendesk", "freshdesk", "intercom"] | None = None
+    helpdesk_ticket_id: str | None = Field(default=None, max_length=128)
 
 
 class EscalationCreated(BaseModel):
@@ -52,6 +67,21 @@ class AcknowledgeBody(_Body):
 class ResolveBody(_Body):
     by: str = Field(min_length=1, max_length=200)
     resolution: str = Field(default="", max_length=5000)
+    kb_article_needed: bool = Field(default=False, description="draft a KB article from this")
+    necessary: bool | None = Field(default=None, description="was the escalation necessary?")
+    preventable: GapCategory | None = Field(
+        default=None, description="the gap that would have prevented it, if any"
+    )
+
+
+class ArbitrateBody(_Body):
+    owner_team: str = Field(min_length=1, max_length=64)
+    by: str = Field(min_length=1, max_length=200)
+    reason: str = Field(default="", max_length=2000)
+
+
+class ConfirmBody(_Body):
+    by: str = Field(min_length=1, max_length=200, description="the agent who told the customer")
 
 
 class ReassignBody(_Body):

@@ -14,6 +14,8 @@ from api.escalation_starter import start_or_get_escalation
 from api.schemas import (
     Accepted,
     AcknowledgeBody,
+    ArbitrateBody,
+    ConfirmBody,
     EscalationCreate,
     EscalationCreated,
     EscalationDetail,
@@ -29,6 +31,8 @@ from escalation import activity_names as names
 from escalation.apikeys import Permission
 from escalation.models import (
     AcknowledgeInput,
+    AgentConfirmInput,
+    ArbitrateInput,
     Channel,
     EscalationInput,
     EscalationState,
@@ -37,6 +41,7 @@ from escalation.models import (
     ReassignInput,
     ResolveInput,
 )
+from escalation.policy import Policy
 
 router = APIRouter(prefix="/v1/escalations", tags=["escalations"])
 
@@ -45,6 +50,7 @@ TicketPath = Annotated[str, "ticket id"]
 # goes into the workflow input (`api_key_name`) and so into the timeline next to `by`.
 CanStart = Annotated[Principal, Depends(require(Permission.START_ESCALATION))]
 CanRespond = Annotated[Principal, Depends(require(Permission.RESPOND))]
+CanManage = Annotated[Principal, Depends(require(Permission.MANAGE))]
 CAN_READ = [Depends(require(Permission.READ))]
 
 
@@ -73,17 +79,12 @@ async def create_escalation(
 ) -> EscalationCreated:
     """Escalate a ticket explicitly. Idempotent per ticket: while an escalation for the ticket
     runs, a second call returns it (200) instead of starting another."""
-    if body.team is not None and body.team not in {t.id for t in policy.teams}:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [
-                {
-                    "loc": ["body", "team"],
-                    "msg": f"unknown team {body.team!r}",
-                    "type": "value_error",
-                }
-            ],
-        )
+    if body.team is not None:
+        _known_team(policy, body.team, "team")
+    if body.requested_person is not None and body.requested_person not in {
+        p.id for p in policy.people
+    }:
+        raise _unprocessable("requested_person", f"unknown person {body.requested_person!r}")
     client = await gateway.client()
     workflow_id = workflow_id_for(body.ticket_id)
     request = EscalationInput(
@@ -100,6 +101,13 @@ async def create_escalation(
         requested_by=body.requested_by,
         api_key_name=principal.name,
         time_scale=settings.escalation_time_scale,
+        suspected_bug=body.suspected_bug,
+        legal_hold=body.legal_hold,
+        requested_person=body.requested_person,
+        original_agent=body.original_agent,
+        original_agent_email=body.original_agent_email,
+        helpdesk=body.helpdesk,
+        helpdesk_ticket_id=body.helpdesk_ticket_id,
     )
     team = body.team or policy.routes[body.route].chain[0]
     outcome = await start_or_get_escalation(
@@ -204,6 +212,9 @@ async def resolve(
             resolution=body.resolution,
             via=Channel.API,
             api_key_name=principal.name,
+            kb_article_needed=body.kb_article_needed,
+            necessary=body.necessary,
+            preventable=body.preventable.value if body.preventable else None,
         ),
     )
 
@@ -216,18 +227,9 @@ async def reassign(
     policy: PolicyDep,
     principal: CanRespond,
 ) -> EscalationState:
-    """Hand the escalation to another team, which is notified and must acknowledge afresh."""
-    if body.to_team not in {t.id for t in policy.teams}:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            [
-                {
-                    "loc": ["body", "to_team"],
-                    "msg": f"unknown team {body.to_team!r}",
-                    "type": "value_error",
-                }
-            ],
-        )
+    """Hand the escalation to another team, which is notified and must acknowledge afresh.
+    409 while the circuit breaker waits for a manager, or after a manager named the owner."""
+    _known_team(policy, body.to_team, "to_team")
     return await _update(
         gateway,
         ticket_id,
@@ -256,3 +258,56 @@ async def add_note(
     except Exception as exc:
         raise await translate_errors(ticket_id, handle, exc) from exc
     return Accepted(detail="note recorded")
+
+
+def _unprocessable(field: str, message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_422_UNPROCESSABLE_CONTENT,
+        [{"loc": ["body", field], "msg": message, "type": "value_error"}],
+    )
+
+
+def _known_team(policy: Policy, team: str, field: str) -> None:
+    if team not in {t.id for t in policy.teams}:
+        raise _unprocessable(field, f"unknown team {team!r}")
+
+
+@router.post("/{ticket_id}/arbitrate", response_model=EscalationState)
+async def arbitrate(
+    ticket_id: TicketPath,
+    body: ArbitrateBody,
+    gateway: GatewayDep,
+    policy: PolicyDep,
+    principal: CanManage,
+) -> EscalationState:
+    """Manager arbitration: name the owning team after the circuit breaker opened (or to
+    change a previous decision). Requires the manager role."""
+    _known_team(policy, body.owner_team, "owner_team")
+    return await _update(
+        gateway,
+        ticket_id,
+        names.UPDATE_ARBITRATE,
+        ArbitrateInput(
+            owner_team=body.owner_team,
+            by=body.by,
+            reason=body.reason,
+            via=Channel.API,
+            api_key_name=principal.name,
+        ),
+    )
+
+
+@router.post("/{ticket_id}/confirm", response_model=Accepted, status_code=status.HTTP_202_ACCEPTED)
+async def confirm(
+    ticket_id: TicketPath, body: ConfirmBody, gateway: GatewayDep, principal: CanRespond
+) -> Accepted:
+    """The original agent confirms they told the customer: the CSAT survey goes out."""
+    handle = await gateway.handle(ticket_id)
+    try:
+        await handle.signal(
+            names.SIGNAL_AGENT_CONFIRMED, AgentConfirmInput(by=body.by, via=Channel.API)
+        )
+    except Exception as exc:
+        raise await translate_errors(ticket_id, handle, exc) from exc
+    del principal
+    return Accepted(detail="confirmation recorded; the survey follows")

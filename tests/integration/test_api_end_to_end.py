@@ -239,3 +239,66 @@ async def test_list_and_reassign_and_notes(
         assert (
             await http.post(f"/v1/escalations/{ticket}/resolve", json={"by": "dan"})
         ).status_code == 200
+
+
+async def test_circuit_breaker_arbitration_and_agent_confirmation_over_http(
+    dev_env: WorkflowEnvironment,
+    api_settings: Settings,
+    api_url: str,
+    policy: Policy,
+    repository: Repository,
+) -> None:
+    ticket = f"ZD-{uuid.uuid4().hex[:6]}"
+    body = {
+        **_p0(ticket),
+        "priority": "P2",
+        "route": "technical",
+        "original_agent": "agent-ana",
+        "original_agent_email": "ana@support.example",
+        "helpdesk": "zendesk",
+        "helpdesk_ticket_id": "4711",
+    }
+    async with (
+        running_worker(dev_env.client, api_settings, policy, repository),
+        httpx.AsyncClient(base_url=api_url, timeout=30, headers=ADMIN_HEADERS) as http,
+    ):
+        assert (await http.post("/v1/escalations", json=body)).status_code == 201
+        for team in ("engineering", "l2"):
+            moved = await http.post(
+                f"/v1/escalations/{ticket}/reassign", json={"to_team": team, "by": "alice"}
+            )
+            assert moved.status_code == 200, moved.text
+        assert moved.json()["status"] == "arbitration" and moved.json()["bounces"] == 2
+        refused = await http.post(
+            f"/v1/escalations/{ticket}/reassign", json={"to_team": "engineering", "by": "bob"}
+        )
+        assert refused.status_code == 409 and "circuit breaker" in refused.json()["detail"]
+        bad = await http.post(
+            f"/v1/escalations/{ticket}/arbitrate", json={"owner_team": "moon", "by": "frank"}
+        )
+        assert bad.status_code == 422
+        decided = await http.post(
+            f"/v1/escalations/{ticket}/arbitrate",
+            json={"owner_team": "engineering", "by": "frank", "reason": "bug in sync"},
+        )
+        assert decided.status_code == 200, decided.text
+        assert decided.json()["team"] == "engineering"
+        assert decided.json()["owner_locked_by"] == "frank"
+        resolved = await http.post(
+            f"/v1/escalations/{ticket}/resolve",
+            json={"by": "dan", "resolution": "patched", "necessary": True, "preventable": "tool"},
+        )
+        assert resolved.status_code == 200, resolved.text
+        confirmed = await http.post(f"/v1/escalations/{ticket}/confirm", json={"by": "agent-ana"})
+        assert confirmed.status_code == 202
+        row = await eventually(
+            lambda: (
+                (r := repository.latest_escalation(ticket)) is not None
+                and r.status == "resolved"
+                and r
+            )
+        )
+        kinds = await eventually(
+            lambda: "agent_confirmed" in (k := [e.kind for e in repository.timeline(row.key)]) and k
+        )
+        assert "circuit_breaker_open" in kinds and "arbitrated" in kinds
