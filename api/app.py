@@ -19,6 +19,9 @@ from api.routers import (
     simulate,
     tickets,
 )
+from api.routers.closing import router as closing_router
+from api.routers.dashboard import router as dashboard_router
+from api.routers.reports import router as reports_router
 from api.temporal_gateway import TemporalGateway
 from escalation.policy import load_policy
 from escalation.settings import Settings
@@ -53,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(escalations.router)
+    for router in (dashboard_router, reports_router, closing_router):  # issue 6
+        app.include_router(router)
     app.include_router(tickets.router)  # issue 3: intake and escalation packages
     app.include_router(helpdesk_webhooks.router)
     app.include_router(schedules.router)

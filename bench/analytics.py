@@ -127,6 +127,13 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000,1000000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=280.0,
+        help="seconds; a size whose load would not fit "
+        "(projected from the previous one) is skipped and says so",
+    )
     args = parser.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
     name = f"esc_bench_{uuid.uuid4().hex[:8]}"
@@ -143,10 +150,18 @@ def main() -> None:
             f"{'escalations':>12} {'load s':>8} {'dashboard ms':>13} {'team ms':>8} "
             f"{'report ms':>10}"
         )
-        loaded = 0
+        loaded, per_row, began = 0, 0.0, time.perf_counter()
         for size in sizes:
+            projected = per_row * (size - loaded) * 1.2
+            if per_row and time.perf_counter() - began + projected > args.budget:
+                print(
+                    f"{size:>12,} skipped: loading would take ~{projected:.0f} s, past the "
+                    f"{args.budget:.0f} s budget (--budget to allow it)"
+                )
+                continue
             started = time.perf_counter()
             with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("SET synchronous_commit = off")
                 for statement in GROW:
                     conn.execute(
                         statement.replace("%(first)s", str(loaded + 1)).replace(  # type: ignore[arg-type]
@@ -155,6 +170,7 @@ def main() -> None:
                     )
                 conn.execute("ANALYZE")
             load = time.perf_counter() - started
+            per_row = load / (size - loaded)
             loaded = size
 
             def dashboard(team: str | None = None) -> object:
