@@ -310,11 +310,32 @@ def demo(
             help="API key (ticket-system or admin); default: the key `escalation dev` made",
         ),
     ] = None,
+    month: Annotated[
+        bool,
+        typer.Option(
+            "--month",
+            help="replay a realistic, seeded month (needs a server "
+            "started with ESCALATION_TIME_SCALE=0.01)",
+        ),
+    ] = False,
+    seed: Annotated[int, typer.Option(help="--month: the month's random seed")] = 7,
+    minutes: Annotated[
+        float, typer.Option(help="--month: real minutes the month's arrivals are spread over")
+    ] = 5.0,
+    count: Annotated[int, typer.Option(help="--month: escalations in the month")] = 120,
 ) -> None:
-    """Send realistic sample escalations through the API."""
+    """Send realistic sample escalations through the API (--month: a whole month)."""
     from escalation.demo import run_demo
     from escalation.keys_cli import dev_admin_token
 
+    if month:
+        from escalation.demo_month import run_month_demo
+
+        raise typer.Exit(
+            run_month_demo(
+                url, console, token or dev_admin_token(), seed=seed, minutes=minutes, count=count
+            )
+        )
     raise typer.Exit(run_demo(url, console, token=token or dev_admin_token()))
 
 
