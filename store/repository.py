@@ -22,8 +22,10 @@ def _insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, A
     """INSERT .. ON CONFLICT DO NOTHING; True when a row was inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, because rowcount is not reliable for INSERT .. ON CONFLICT with psycopg 3.
+    statement = insert(table).values(**values).on_conflict_do_nothing()
+    result = session.execute(statement.returning(*table.primary_key.columns))
+    return result.first() is not None
 
 
 def _now() -> datetime:
