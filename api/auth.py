@@ -30,6 +30,7 @@ from typing import Annotated
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from escalation.apikeys import (
     MAX_TOKEN_LENGTH,
@@ -118,7 +119,13 @@ class Access:
         app.state.api_keys = store
         if not self.seeds:
             return
-        seeded = await asyncio.to_thread(store.seed, self.seeds)
+        try:
+            seeded = await asyncio.to_thread(store.seed, self.seeds)
+        except (OperationalError, ProgrammingError) as exc:  # no api_keys table yet
+            raise RuntimeError(
+                f"cannot seed ESCALATION_API_KEYS ({type(exc).__name__}): "
+                "run `escalation migrate` against DATABASE_URL first"
+            ) from exc
         log.info(
             "api_keys_seeded",
             created=seeded.created,

@@ -181,3 +181,13 @@ def test_dev_server_gets_the_codec_endpoint_only_when_given() -> None:
     wired = dev_server_command(Path(".escalation"), 7233, 8233, "http://127.0.0.1:8000/codec")
     at = wired.index("--ui-codec-endpoint")
     assert wired[at + 1] == "http://127.0.0.1:8000/codec"
+
+
+async def test_api_start_asks_for_migrations_when_the_table_is_missing(tmp_path: Path) -> None:
+    from api.app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(f"sqlite:///{tmp_path / 'empty.db'}", "q"))
+    with pytest.raises(RuntimeError, match="escalation migrate"):
+        async with app.router.lifespan_context(app):
+            pass
