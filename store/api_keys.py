@@ -100,8 +100,9 @@ def _now() -> datetime:
 def _insert_ignoring_conflicts(session: Session, values: dict[str, Any]) -> bool:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = session.execute(insert(ApiKey).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, because rowcount is not reliable for INSERT .. ON CONFLICT with psycopg 3.
+    statement = insert(ApiKey).values(**values).on_conflict_do_nothing()
+    return session.execute(statement.returning(ApiKey.id)).first() is not None
 
 
 class ApiKeyStore:

@@ -407,3 +407,22 @@ async def test_revocation_takes_effect_on_the_next_request(
     await asyncio.to_thread(key_store.revoke, record.name)
     await eventually(lambda: True)
     assert (await http.get("/v1/escalations", headers=bearer(token))).status_code == 401
+
+
+async def test_seeding_on_postgresql_reports_and_survives_concurrent_replicas(
+    key_store: ApiKeyStore,
+) -> None:
+    from escalation.apikeys import records_from_env
+
+    tag = uuid.uuid4().hex[:6]
+    seeds = records_from_env(f"a-{tag}:viewer:s-{tag}-1,b-{tag}:responder:s-{tag}-2", PEPPER)
+    first = await asyncio.to_thread(key_store.seed, seeds)
+    assert first.created == [f"a-{tag}", f"b-{tag}"]
+    assert (await asyncio.to_thread(key_store.seed, seeds)).unchanged == first.created
+
+    # Several API replicas starting at once with a new entry: one row, no error.
+    fresh = records_from_env(f"c-{tag}:admin:s-{tag}-3", PEPPER)
+    results = await asyncio.gather(*(asyncio.to_thread(key_store.seed, fresh) for _ in range(6)))
+    assert sum(len(r.created) for r in results) == 1
+    rows = [k for k in await asyncio.to_thread(key_store.list_keys) if k.name == f"c-{tag}"]
+    assert len(rows) == 1
