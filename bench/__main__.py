@@ -20,11 +20,11 @@ from bench import scenarios
 from bench.scenarios import Figure
 
 FULL = {
-    "intake": 300,
-    "first_page": [(10, 20), (50, 8)],
-    "ack": 60,
+    "intake": 200,
+    "first_page": [(10, 10), (50, 4)],
+    "ack": 40,
     "capacity": [1000, 10000],
-    "fill_budget": [60, 120, 180],  # seconds of starting per fill, so the run stays bounded
+    "fill_budget": [45, 90, 120],  # seconds of starting per fill, so the run stays bounded
     "lateness_open": 5000,
     "lateness_probes": 100,
     "restart_open": 1000,
