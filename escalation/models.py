@@ -127,6 +127,9 @@ class EscalationPlan(_Model):
     no_one_on_call_recheck_seconds: float = 300
     team_manager: Recipient | None = None
     support_manager: Recipient | None = None
+    responder_ids: list[str] = Field(
+        default_factory=list, description="people expected to act: team, on-call, managers"
+    )
 
 
 class PlanRequest(_Model):

@@ -68,6 +68,15 @@ def resolve_oncall(
             secondary_id = answer.secondary.person_id
             secondary_source = answer.secondary.source.value
             reasons.append(f"secondary: {answer.secondary.reason}")
+    if schedule is not None:
+        # Never fall back to someone the schedule knows is away.
+        away = {t.person for t in schedule.time_off if t.start <= at < t.end}
+        if primary_id in away and primary_source == "static":
+            primary_id = None
+            reasons.append("static primary is on time off")
+        if secondary_id in away and secondary_source == "static":
+            secondary_id = None
+            reasons.append("static secondary is on time off")
     if primary_id is None:
         primary_source = "none"
     if secondary_id is None:

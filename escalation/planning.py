@@ -127,6 +127,14 @@ def build_plan(policy: Policy, request: PlanRequest) -> EscalationPlan:
         no_one_on_call_recheck_seconds=policy.rules.no_one_on_call_recheck,
         team_manager=next(iter(_people(policy, [team.manager])), None),
         support_manager=next(iter(_people(policy, [policy.roles.support_manager])), None),
+        responder_ids=sorted(
+            {
+                *team.members,
+                *(p for p in (team.oncall.primary, team.oncall.secondary, team.manager) if p),
+                *(p for s in policy.schedules if s.team == team.id for p in s.person_ids()),
+                *(p for p in (policy.roles.support_manager, policy.roles.incident_commander) if p),
+            }
+        ),
     )
 
 

@@ -824,6 +824,8 @@ class EscalationWorkflow:
 
     # ------------------------------------------------------------------ transitions
     async def _acknowledge(self, request: AcknowledgeInput) -> None:
+        # A signal can arrive before run() has loaded the plan; the plan says who responds.
+        await workflow.wait_condition(lambda: self._plan is not None)
         if self._status is not EscalationStatus.PAGING:
             self._record(
                 "acknowledge_ignored",
@@ -839,11 +841,21 @@ class EscalationWorkflow:
         self._upsert_search_attributes()
         self._set_details()
         self._record(
-            "acknowledged", actor=request.by, via=request.via, detail=_attribution(request)
+            "acknowledged",
+            actor=request.by,
+            via=request.via,
+            detail={"responder": self._responder_word(request.by), **_attribution(request)},
         )
         await self._sync_channels()
 
+    def _responder_word(self, who: str) -> str:
+        """Was the acknowledger among the escalation's responders? An outsider's ack is
+        accepted (the API requires a role allowing it) and recorded as such."""
+        plan = self._plan
+        return "yes" if plan is not None and who in plan.responder_ids else "outsider"
+
     async def _resolve(self, request: ResolveInput) -> None:
+        await workflow.wait_condition(lambda: self._plan is not None)  # keep signal order
         if self._status is EscalationStatus.RESOLVED:
             return
         self._status = EscalationStatus.RESOLVED

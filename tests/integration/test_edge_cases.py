@@ -313,3 +313,31 @@ async def test_legal_hold_refuses_customer_messages(
         r.outcome == "skipped" and "legal hold" in r.result["detail"] for r in customer
     )
     assert final.legal_hold is True
+
+
+async def test_an_outsiders_acknowledgement_is_recorded_as_such(
+    time_skipping_env: WorkflowEnvironment,
+    settings_for,
+    policy: Policy,
+    repository: Repository,
+    task_queue: str,
+) -> None:
+    async with running_worker(
+        time_skipping_env.client, settings_for, without_business_hours(policy), repository
+    ):
+        insider = await _start(time_skipping_env, task_queue, Priority.P1, RouteKey.TECHNICAL)
+        outsider = await _start(time_skipping_env, task_queue, Priority.P1, RouteKey.TECHNICAL)
+        await insider.signal(names.SIGNAL_ACKNOWLEDGE, AcknowledgeInput(by="bob"))
+        await outsider.signal(names.SIGNAL_ACKNOWLEDGE, AcknowledgeInput(by="night-contractor"))
+        for handle in (insider, outsider):
+            await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="alice"))
+        finals = [await insider.result(), await outsider.result()]
+    words = [
+        next(
+            e.detail["responder"]
+            for e in repository.timeline(f.escalation_key)
+            if e.kind == "acknowledged"
+        )
+        for f in finals
+    ]
+    assert words == ["yes", "outsider"]

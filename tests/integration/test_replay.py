@@ -32,7 +32,7 @@ from escalation.policy import Policy
 from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
 from tests.conftest import make_settings, running_worker
-from workflows.escalation import EscalationWorkflow
+from worker.main import WORKFLOWS
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +41,7 @@ CURRENT_HISTORY = "v2"  # bump when recording after an intentional, patched chan
 
 
 def _replayer() -> Replayer:
-    return Replayer(workflows=[EscalationWorkflow], data_converter=pydantic_data_converter)
+    return Replayer(workflows=list(WORKFLOWS), data_converter=pydantic_data_converter)
 
 
 async def _record_story(

@@ -72,3 +72,20 @@ def test_unknown_team(policy: Policy) -> None:
             policy,
             PlanRequest(ticket_id="T1", priority=Priority.P0, route=RouteKey.OUTAGE, team="nope"),
         )
+
+
+def test_static_fallback_skips_someone_on_time_off(policy: Policy) -> None:
+    from datetime import UTC, datetime
+
+    from escalation.oncall import resolve_oncall
+    from escalation.schedules import TimeOff
+
+    at = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    away = TimeOff(
+        person="max",
+        start=datetime(2026, 11, 30, tzinfo=UTC),
+        end=datetime(2026, 12, 3, tzinfo=UTC),
+    )
+    resolution = resolve_oncall(policy, "security", at, time_off=[away])
+    assert resolution.primary is None or resolution.primary.person_id != "max"
+    assert resolve_oncall(policy, "security", at).primary is not None
