@@ -190,6 +190,10 @@ class ApiKeyStore:
                     result.updated.append(record.name)
                     continue
                 holder = self._active_by_name(session, record.name)
+                if holder is not None and holder.key_id == record.key_id:
+                    # Another replica inserted this very key after our lookup by id.
+                    result.unchanged.append(record.name)
+                    continue
                 if holder is not None:
                     self._check_replaceable(holder)
                     holder.revoked_at = at

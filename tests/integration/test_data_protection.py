@@ -57,6 +57,7 @@ def settings(dev_env: WorkflowEnvironment, database_url: str, task_queue: str) -
         temporal_ui_url=UI,
         escalation_api_keys=f"test-admin:admin:{ADMIN_HEADERS['authorization'][7:]},{KEYS}",
         escalation_codec_keys=CODEC_KEYS,
+        escalation_codec_trust_local_ui=False,
     )
 
 

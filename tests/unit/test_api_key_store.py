@@ -134,8 +134,11 @@ def test_seeding_after_a_pepper_rotation_rehashes_generated_tokens(store: ApiKey
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset the variables ensure_dev_access writes, and restore them afterwards (setenv first,
+    so monkeypatch also undoes what the code under test writes to os.environ)."""
     for name in (keys_cli.PEPPER_ENV, API_KEYS_ENV, keys_cli.TRUST_LOCAL_UI_ENV):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
 
 def _mode(path: Path) -> int:
