@@ -45,6 +45,7 @@ from escalation.intake import (
     content_event_key,
     current_message_keys,
     escalation_input,
+    implausible_times,
     incident_input,
     incident_ticket_id,
     load_trigger_policy,
@@ -82,7 +83,7 @@ from escalation.triggers.similarity import normalise_for_similarity, ticket_text
 from escalation.vocabulary import Priority, RouteKey
 from store.intake import IntakeRepository, TicketRow, decision_values
 
-__all__ = ["EventInFlight", "IntakeService"]
+__all__ = ["EventInFlight", "ImplausibleEvent", "IntakeService"]
 
 VENDOR_SOURCES = frozenset({"zendesk", "freshdesk", "intercom"})
 ClientProvider = Callable[[], Awaitable[Client]]
@@ -90,6 +91,14 @@ ClientProvider = Callable[[], Awaitable[Client]]
 
 class EventInFlight(Exception):
     """The same event is being processed right now (the sender should retry later)."""
+
+
+class ImplausibleEvent(ValueError):
+    """Times no ticket can have (more than 10 years old, in the future); nothing is stored."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{where}: {what}" for where, what in problems))
+        self.problems = problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +150,9 @@ class IntakeService:
     ) -> TicketEventResult:
         """Process one event once. Webhook events are completed from the ticket's history."""
         now = received_at or _now()
+        problems = implausible_times(event, now)
+        if problems:
+            raise ImplausibleEvent(problems)
         key = event_key or event.event_id or content_event_key(event)
         claim = await asyncio.to_thread(
             self._repo.claim_event, source=source, event_key=key, event=event, received_at=now

@@ -13,7 +13,7 @@ import json
 import re
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from escalation.calendar import BusinessHours
@@ -31,6 +31,12 @@ from escalation.triggers.event import TICKET_ID_PATTERN, TextSource
 from escalation.triggers.policy import AgeMeasure
 from escalation.triggers.sentiment import SentimentScorer
 from escalation.vocabulary import Priority, RouteKey
+
+MAX_TICKET_AGE = timedelta(days=3650)
+"""Older creation times are refused at intake: calendars and windows stay bounded (and
+datetime arithmetic near year 1 or 9999 cannot overflow)."""
+MAX_CLOCK_SKEW = timedelta(days=1)
+"""How far in the future a ticket system's clock may run ahead of ours."""
 
 DEFAULT_ROUTE = RouteKey.TECHNICAL
 """The route whose first team's calendar runs the SLA clock of a ticket not yet evaluated."""
@@ -56,6 +62,25 @@ def sla_calendar(policy: Policy, route: RouteKey | str | None) -> BusinessHours 
         return None
     team = next((t for t in policy.teams if t.id == team_id), None)
     return team.business_hours if team is not None else None
+
+
+def implausible_times(event: TicketEvent, now: datetime) -> list[tuple[str, str]]:
+    """(field, problem) for every time of the event outside [now - 10 years, now + 1 day]."""
+    earliest, latest = now - MAX_TICKET_AGE, now + MAX_CLOCK_SKEW
+    stamps: list[tuple[str, datetime | None]] = [
+        ("created_at", event.created_at),
+        ("first_response_at", event.first_response_at),
+        *((f"comments.{i}.created_at", c.created_at) for i, c in enumerate(event.comments)),
+    ]
+    problems = []
+    for where, at in stamps:
+        if at is None:
+            continue
+        if at < earliest:
+            problems.append((where, f"{at.isoformat()} is more than 10 years ago"))
+        elif at > latest:
+            problems.append((where, f"{at.isoformat()} is in the future"))
+    return problems
 
 
 # --------------------------------------------------------------------------- keys

@@ -10,7 +10,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.auth import require
 from api.intake_schemas import TicketEventResult
-from api.intake_service import EventInFlight, IntakeService
+from api.intake_service import EventInFlight, ImplausibleEvent, IntakeService
 from api.temporal_gateway import TemporalGateway
 from escalation.apikeys import Permission
 from escalation.intake_package import EscalationContextPackage
@@ -51,6 +51,14 @@ async def run_intake(
     Temporal unreachable 503 (nothing recorded, the retry is processed)."""
     try:
         return await service.ingest(event, **kwargs)
+    except ImplausibleEvent as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [
+                {"loc": ["body", *where.split(".")], "msg": what, "type": "value_error"}
+                for where, what in exc.problems
+            ],
+        ) from exc
     except EventInFlight as exc:
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"event {exc} is being processed; retry later"

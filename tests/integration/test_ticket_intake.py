@@ -393,3 +393,20 @@ async def test_freshdesk_webhook(http: httpx.AsyncClient, store: IntakeRepositor
     replay = await http.post(url, content=raw, headers=good)
     assert replay.status_code == 200 and replay.json()["duplicate"] is True
     assert store.event_count(ticket_id=f"FD-{number}") == 1
+
+
+async def test_implausible_times_are_refused_and_nothing_stored(
+    http: httpx.AsyncClient, store: IntakeRepository
+) -> None:
+    for created in ("0001-01-01T00:00:00Z", "9999-12-31T23:00:00Z", "2001-01-01T00:00:00Z"):
+        body = ticket(created_at=created)
+        answer = await http.post("/v1/tickets/events", json=body, headers=AS_HELPDESK)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["loc"] == ["body", "created_at"]
+        assert store.event_count(ticket_id=body["ticket_id"]) == 0
+    late = ticket(
+        comments=[{"author_role": "customer", "body": "hi", "created_at": "3000-01-01T00:00:00Z"}]
+    )
+    answer = await http.post("/v1/tickets/events", json=late, headers=AS_HELPDESK)
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["body", "comments", "0", "created_at"]
