@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-bytecode",
         action="store_true",
-        help="do not precompile: the sandbox then compiles the workflow module per workflow",
+        help="do not precompile the checkout (the worker still compiles its workflow package)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args(argv)

@@ -54,7 +54,8 @@ def compile_bytecode() -> None:
     The workflow sandbox re-imports the workflow module for every new workflow; without
     bytecode (PYTHONDONTWRITEBYTECODE=1, as on the development machines) each of those imports
     compiles workflows/escalation.py from source again (about 50 ms of CPU per new
-    escalation), which a deployed worker never does. `--no-bytecode` measures that case."""
+    escalation), which a deployed worker never does. (The worker now also compiles its
+    workflow package at start: worker.main.ensure_workflow_bytecode.)"""
     import compileall
 
     for package in PACKAGES:
