@@ -76,6 +76,7 @@ CONFIRMATION_WINDOW_SECONDS = 24 * 3600
 
 # Patches: behaviour added after histories were recorded (tests/histories/ replays them).
 PATCH_ONCALL_AT_STEP = "oncall-resolved-at-step-time"
+PATCH_ACK_MISSED = "record-acknowledgement-missed"
 PATCH_CLOSE_THE_LOOP = "close-the-loop"  # facts at start; hand-back, review, survey at the end
 CLOSING_STEP = 100  # step index of closing-loop messages (keeps their idempotency keys apart)
 
@@ -264,6 +265,15 @@ class EscalationWorkflow:
                 self._record("step_skipped", step_index=step.index)
                 return
             step = staffed
+            missed = step.stop_when in (StopCondition.ACKNOWLEDGED, StopCondition.PICKED_UP)
+            if missed and workflow.patched(PATCH_ACK_MISSED):
+                # Nobody acknowledged in time: kept for the post-incident review.
+                primary = self._require_plan().primary_oncall
+                self._record(
+                    "acknowledgement_missed",
+                    step_index=step.index,
+                    detail={"expected": (primary.person_id or "") if primary else ""},
+                )
             customer = self._customer_recipient()
             if step.index == 0 and not self._business_open and customer is not None:
                 # After hours: tell the customer when the issue will really be addressed.
