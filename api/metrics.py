@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -23,6 +23,9 @@ from prometheus_client import (
 )
 from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.auth import require
+from escalation.apikeys import Permission
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -95,7 +98,11 @@ def install_metrics(app: FastAPI) -> ApiMetrics:
     metrics = ApiMetrics()
     router = APIRouter(tags=["health"])
 
-    @router.get("/metrics", include_in_schema=False)
+    # Like every endpoint but /healthz, /metrics needs a key (Prometheus sends it with
+    # `authorization: {credentials: ...}` in its scrape config); viewer is enough.
+    @router.get(
+        "/metrics", include_in_schema=False, dependencies=[Depends(require(Permission.READ))]
+    )
     async def prometheus_metrics() -> Response:
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 

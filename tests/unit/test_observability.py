@@ -86,7 +86,9 @@ def test_api_metrics_endpoint_counts_requests_by_route_template(tmp_path: Path) 
     database_url = f"sqlite:///{tmp_path / 'api.db'}"
     upgrade(database_url)
     settings = offline_settings(
-        database_url=database_url, escalation_api_key_pepper="pepper-for-tests-" + "0" * 32
+        database_url=database_url,
+        escalation_api_key_pepper="pepper-for-tests-" + "0" * 32,
+        escalation_api_keys="prometheus:viewer:scrape-token-for-tests",
     )
     app = create_app(settings)
     with TestClient(app) as http:
@@ -94,7 +96,8 @@ def test_api_metrics_endpoint_counts_requests_by_route_template(tmp_path: Path) 
         # 422 (bad query) or 401 (no API key): either way counted under the route template
         listed = http.get("/v1/escalations", params={"priority": "P9"}).status_code
         detail = http.get("/v1/escalations/ZD-secret-4711").status_code
-        response = http.get("/metrics")
+        assert http.get("/metrics").status_code == 401
+        response = http.get("/metrics", headers={"authorization": "Bearer scrape-token-for-tests"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     text = response.text
