@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.auth import Access
+from api.limits import BodySizeLimit
 from api.metrics import install_metrics
 from api.routers import (
     codec,
@@ -65,4 +66,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(responder_webhooks.router)
     codec.install(app, settings)
     install_metrics(app)
+    # Outermost: an oversized body is refused (413) before any route or middleware reads it.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.escalation_max_body_bytes)
     return app

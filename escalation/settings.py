@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     # How long a dead worker's sticky queue holds its workflows before another worker takes
     # them (Temporal's default is 10 s; a restarted worker should resume P0 cadences quickly).
     escalation_sticky_timeout_seconds: float = 2.0
+    # Largest request body the API accepts (413 above it); webhooks and intake are far smaller.
+    escalation_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
 
     # Observability. The worker serves Prometheus metrics (the SDK's and ours) on this
     # host:port when set (e.g. 127.0.0.1:9464 or 0.0.0.0:9464 in a container); off by default.

@@ -295,10 +295,14 @@ async def create_kb_draft(body: KbDraftCreate, store: ClosingDep) -> KbDraftOut:
 async def list_kb_drafts(
     store: ClosingDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,  # larger: a 500 from PostgreSQL
 ) -> KbDraftList:
     rows, total = await asyncio.to_thread(store.kb_drafts, limit, offset)
     return KbDraftList(total=total, items=[KbDraftOut.model_validate(r) for r in rows])
+
+
+# Draft ids are PostgreSQL integers: a larger id is a 422, not a database error (500).
+DraftId = Annotated[int, Path(ge=1, le=2**31 - 1, description="KB draft id")]
 
 
 async def _draft_or_404(store: ClosingStore, draft_id: int) -> ma.KbDraft:
@@ -314,7 +318,7 @@ async def _draft_or_404(store: ClosingStore, draft_id: int) -> ma.KbDraft:
     dependencies=[Depends(require(Permission.READ))],
     responses={200: {"content": {"text/markdown": {}}}},
 )
-async def export_kb_draft(draft_id: int, store: ClosingDep) -> PlainTextResponse:
+async def export_kb_draft(draft_id: DraftId, store: ClosingDep) -> PlainTextResponse:
     """The draft as a Markdown article."""
     draft = await _draft_or_404(store, draft_id)
     return PlainTextResponse(
@@ -329,7 +333,7 @@ async def export_kb_draft(draft_id: int, store: ClosingDep) -> PlainTextResponse
     response_model=KbDraftOut,
     dependencies=[Depends(require(Permission.READ))],
 )
-async def get_kb_draft(draft_id: int, store: ClosingDep) -> KbDraftOut:
+async def get_kb_draft(draft_id: DraftId, store: ClosingDep) -> KbDraftOut:
     return KbDraftOut.model_validate(await _draft_or_404(store, draft_id))
 
 

@@ -65,7 +65,10 @@ async def dashboard(
     """Everything on the Escalation Management Dashboard, computed in SQL."""
     try:
         window = parse_period(period)
-    except PeriodError as exc:
+        # Years outside 1900-2099 (0000-01, 9999-12, 9999999d) overflowed datetime: a 500.
+        if window.start.year < 1900 or window.end.year > 2099:
+            raise PeriodError(f"invalid period {period!r}: outside the years 1900-2099")
+    except (PeriodError, ValueError, OverflowError) as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [{"loc": ["query", "period"], "msg": str(exc), "type": "value_error"}],

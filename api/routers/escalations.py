@@ -142,7 +142,7 @@ async def list_escalations(
     priority: Annotated[str | None, Query(pattern=r"^P[0-3]$")] = None,
     team: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,  # larger: a 500 from PostgreSQL
 ) -> EscalationList:
     """Escalations from the system of record, newest first."""
     rows, total = await asyncio.to_thread(

@@ -35,7 +35,8 @@ async def monthly_report(
     repository: RepositoryDep,
     month: Annotated[
         str | None,
-        Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM; default last month"),
+        # Years 1900-2099: year 0000 or 9999-12 (whose next month is year 10000) was a 500.
+        Query(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM; default last month"),
     ] = None,
     format: Annotated[ReportFormat, Query(description="json, markdown, text or csv")] = (
         ReportFormat.JSON
