@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     escalation_sticky_timeout_seconds: float = 2.0
     # Largest request body the API accepts (413 above it); webhooks and intake are far smaller.
     escalation_max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Watching the watchers (worker/watchdog.py): a Temporal Schedule runs the Watchdog
+    # workflow on its own task queue every interval; it alerts by email/SMS when no worker
+    # polls the escalations queue or a channel keeps failing.
+    escalation_watchdog_interval_seconds: float = Field(default=300.0, ge=1.0)
+    escalation_watchdog_task_queue: str = "watchdog"
+    escalation_watchdog_stale_seconds: float = Field(default=90.0, gt=0)
+    escalation_watchdog_window_seconds: float = Field(default=900.0, gt=0)
+    escalation_watchdog_failure_threshold: int = Field(default=5, ge=1)
+    escalation_watchdog_emails: str = ""  # comma-separated
+    escalation_watchdog_phone: str | None = None  # E.164, for the SMS alert
 
     # Observability. The worker serves Prometheus metrics (the SDK's and ours) on this
     # host:port when set (e.g. 127.0.0.1:9464 or 0.0.0.0:9464 in a container); off by default.

@@ -32,6 +32,7 @@ from store.repository import Repository
 from store.schedules import ScheduleStore
 from worker.client import data_converter
 from worker.report_schedule import ensure_monthly_report_schedule
+from worker.watchdog import ensure_watchdog_schedule
 from workflows.escalation import EscalationWorkflow
 from workflows.monthly_report import MonthlyReportWorkflow
 from workflows.ticket_watch import TicketWatchWorkflow
@@ -183,6 +184,10 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
             await ensure_monthly_report_schedule(client, settings.temporal_task_queue)
         except Exception as exc:  # never keep a worker from starting
             log.warning("monthly_report_schedule_failed", error=str(exc))
+        try:  # the watchdog's Schedule; its runs go to the watchdog worker (worker/watchdog.py)
+            await ensure_watchdog_schedule(client, settings)
+        except Exception as exc:
+            log.warning("watchdog_schedule_failed", error=str(exc))
         if stop is None:
             await worker.run()
             return
