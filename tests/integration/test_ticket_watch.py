@@ -282,7 +282,7 @@ async def test_quiet_ticket_escalates_on_age_through_the_real_activity(
         solved = TicketEvent.model_validate(
             {**event.model_dump(), "status": "solved", "event_id": "solved-1"}
         )
-        done = await intake.ingest(solved, source="api")
+        done = await intake.ingest(solved, source="api", received_at=await env.get_current_time())
         assert done.watch is not None and done.watch.watching is False
         assert (await watch.result()).resolved
 
