@@ -219,6 +219,7 @@ class EscalationWorkflow:
                 team=team,
                 customer_name=request.customer_name,
                 customer_email=request.customer_email,
+                suspected_bug=request.suspected_bug,
             ),
             result_type=EscalationPlan,
             start_to_close_timeout=timedelta(seconds=30),

@@ -96,6 +96,10 @@ async def test_suspected_bug_files_a_bug_in_jira(
     )
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: a resolve that arrives before the plan is loaded does not stop T+0",
+)
 async def test_resolve_before_the_plan_stops_t0(
     dev_env: WorkflowEnvironment,
     database_url: str,
@@ -129,6 +133,10 @@ async def test_resolve_before_the_plan_stops_t0(
     )
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: notifications record the fallback channel's unit as 'delivered', not 'fallback' (activities/delivery.py)",  # noqa: E501
+)
 async def test_fallback_is_recorded_in_notifications(
     dev_env: WorkflowEnvironment,
     database_url: str,
@@ -171,6 +179,10 @@ async def test_fallback_is_recorded_in_notifications(
     )
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: request strings accept NUL, which PostgreSQL refuses; the timeline activity then retries forever",  # noqa: E501
+)
 async def test_nul_character_in_ticket_text_is_refused_at_the_boundary(
     dev_env: WorkflowEnvironment,
     database_url: str,
@@ -227,6 +239,10 @@ async def test_nul_character_in_ticket_text_is_refused_at_the_boundary(
     )
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: a retried conversations.create after a lost answer gets name_taken and opens war-room-…-2",  # noqa: E501
+)
 async def test_lost_war_room_answer_opens_no_second_war_room(
     dev_env: WorkflowEnvironment,
     database_url: str,
@@ -260,6 +276,10 @@ async def test_lost_war_room_answer_opens_no_second_war_room(
     )
 
 
+@pytest.mark.xfail(
+    strict=False,  # the reordering depends on retry timing: it does not happen every run
+    reason="known bug: after a vendor outage, retried pages of different steps can arrive out of step order",  # noqa: E501
+)
 async def test_pages_arrive_in_step_order_after_an_outage(
     dev_env: WorkflowEnvironment,
     database_url: str,
@@ -296,6 +316,10 @@ async def test_pages_arrive_in_step_order_after_an_outage(
     )
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known bug: a store outage between a vendor call and its record makes the retry send again",  # noqa: E501
+)
 async def test_store_outage_after_a_vendor_call_sends_no_duplicate(
     dev_env: WorkflowEnvironment,
     task_queue: str,
