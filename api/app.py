@@ -57,10 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(health.router)
     app.include_router(escalations.router)
-    for router in (dashboard_router, reports_router, closing_router):  # issue 6
-        app.include_router(router)
     app.include_router(tickets.router)  # issue 3: intake and escalation packages
     app.include_router(helpdesk_webhooks.router)
+    for router in (dashboard_router, reports_router, closing_router):  # issue 6
+        app.include_router(router)
     app.include_router(schedules.router)
     app.include_router(simulate.router)
     app.include_router(responder_webhooks.router)

@@ -340,41 +340,6 @@ def demo(
 
 
 @app.command()
-def report(
-    month: Annotated[str | None, typer.Option(help="YYYY-MM (UTC); default: last month")] = None,
-    format: Annotated[str, typer.Option("--format", help="text, markdown, json or csv")] = "text",
-) -> None:
-    """Print the Escalation Monthly Report, computed from DATABASE_URL."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy.exc import DBAPIError
-
-    from store.analytics.period import PeriodError, month_period, previous_month
-    from store.analytics.render import ReportFormat, render
-    from store.analytics.report import build_monthly_report
-    from store.db import make_engine, make_sessionmaker
-
-    wanted = month or previous_month(datetime.now(UTC))
-    try:
-        month_period(wanted)
-        fmt = ReportFormat(format)
-    except (PeriodError, ValueError) as exc:
-        console.print(f"[red]{exc}[/red] (--format: text, markdown, json or csv)")
-        raise typer.Exit(2) from None
-    engine = make_engine(_settings().database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            built = build_monthly_report(session, wanted)
-    except DBAPIError as exc:
-        console.print(f"[red]cannot read the store: {exc.orig}[/red] (run `escalation migrate`?)")
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
-    sys.stdout.write(render(built, fmt))
-    sys.stdout.flush()
-
-
-@app.command()
 def simulate(
     priority: Annotated[str, typer.Option(help="P0, P1, P2 or P3")],
     route: Annotated[str, typer.Option(help="route key, e.g. outage, technical, security")] = (
@@ -429,6 +394,41 @@ def simulate(
     if note:
         console.print(f"[yellow]{note}[/yellow]")
     simulate_cli.render(result, console)
+
+
+@app.command()
+def report(
+    month: Annotated[str | None, typer.Option(help="YYYY-MM (UTC); default: last month")] = None,
+    format: Annotated[str, typer.Option("--format", help="text, markdown, json or csv")] = "text",
+) -> None:
+    """Print the Escalation Monthly Report, computed from DATABASE_URL."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import DBAPIError
+
+    from store.analytics.period import PeriodError, month_period, previous_month
+    from store.analytics.render import ReportFormat, render
+    from store.analytics.report import build_monthly_report
+    from store.db import make_engine, make_sessionmaker
+
+    wanted = month or previous_month(datetime.now(UTC))
+    try:
+        month_period(wanted)
+        fmt = ReportFormat(format)
+    except (PeriodError, ValueError) as exc:
+        console.print(f"[red]{exc}[/red] (--format: text, markdown, json or csv)")
+        raise typer.Exit(2) from None
+    engine = make_engine(_settings().database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            built = build_monthly_report(session, wanted)
+    except DBAPIError as exc:
+        console.print(f"[red]cannot read the store: {exc.orig}[/red] (run `escalation migrate`?)")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    sys.stdout.write(render(built, fmt))
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

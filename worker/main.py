@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -40,23 +39,6 @@ from workflows.ticket_watch import TicketWatchWorkflow
 log = structlog.get_logger("escalation.worker")
 
 WORKFLOWS = [EscalationWorkflow, TicketWatchWorkflow]
-
-
-def ensure_workflow_bytecode() -> None:
-    """Compile the workflow modules to __pycache__ if they are not yet.
-
-    The sandbox re-imports a workflow's module for every new workflow it runs; without cached
-    bytecode (PYTHONDONTWRITEBYTECODE=1, or a fresh checkout) each import compiles the source
-    again, about 50 ms of CPU per new escalation, which capped a worker at ~20 new escalations
-    per second per core in bench/. Installed packages already have bytecode; a read-only tree
-    without it only loses the speed-up."""
-    import compileall
-
-    import workflows
-
-    for path in workflows.__path__:
-        with contextlib.suppress(OSError):
-            compileall.compile_dir(path, quiet=2)
 
 
 def ensure_workflow_bytecode() -> None:
@@ -124,7 +106,6 @@ async def escalation_worker(
     client: Client, settings: Settings, policy: Policy, repository: Repository
 ) -> AsyncIterator[Worker]:
     """A configured worker, with the HTTP client its adapters share, closed on exit."""
-    ensure_workflow_bytecode()
     ensure_workflow_bytecode()
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
         adapters = build_adapters(settings, http, StoreOutbox(repository))
