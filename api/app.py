@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from api.auth import Access
 from api.limits import BodySizeLimit
@@ -55,6 +57,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "escalation to resolution as a durable Temporal workflow.",
         lifespan=lifespan,
     )
+    @app.exception_handler(DataError)
+    async def _refused_by_the_database(request: Request, exc: DataError) -> JSONResponse:
+        # Input the database cannot store (e.g. a NUL character in text) is bad input: 422.
+        del request
+        return JSONResponse(
+            status_code=422,
+            content={"detail": f"input refused by the database: {type(exc.orig).__name__}"},
+        )
+
     app.include_router(health.router)
     app.include_router(escalations.router)
     app.include_router(tickets.router)  # issue 3: intake and escalation packages
