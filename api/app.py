@@ -63,7 +63,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         del request
         return JSONResponse(
             status_code=422,
-            content={"detail": f"input refused by the database: {type(exc.orig).__name__}"},
+            content={
+                "detail": [
+                    {
+                        "loc": ["body"],
+                        "msg": "input refused by the database (e.g. a NUL character in text)",
+                        "type": "value_error",
+                    }
+                ]
+            },
         )
 
     app.include_router(health.router)

@@ -49,7 +49,7 @@ def test_p0_outage_on_christmas_eve(policy: Policy) -> None:
         ("22:00", "email", ["ivy"]),
         ("22:00", "statuspage", []),
         ("22:05", "pagerduty", ["erin"]),
-        ("22:05", "email", ["ivy"]),
+        ("22:05", "email", ["frank"]),  # the support manager, told of the missed ack
         ("22:05", "pagerduty", ["ivy"]),
         ("22:05", "slack war room", ["dan", "erin", "ivy"]),
         ("22:15", "email", ["gina", "ivy"]),
