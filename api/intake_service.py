@@ -53,6 +53,7 @@ from escalation.intake import (
     route_team,
     sla_calendar,
     updated_sentiments,
+    without_nul,
 )
 from escalation.intake_package import (
     EscalationContextPackage,
@@ -150,6 +151,7 @@ class IntakeService:
     ) -> TicketEventResult:
         """Process one event once. Webhook events are completed from the ticket's history."""
         now = received_at or _now()
+        event = without_nul(event)
         problems = implausible_times(event, now)
         if problems:
             raise ImplausibleEvent(problems)

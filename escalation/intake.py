@@ -83,6 +83,24 @@ def implausible_times(event: TicketEvent, now: datetime) -> list[tuple[str, str]
     return problems
 
 
+def without_nul(event: TicketEvent) -> TicketEvent:
+    """The event with NUL characters removed from every text (PostgreSQL text cannot hold
+    them; help desks occasionally pass one through from a pasted log)."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return value.replace("\x00", "")
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items()}
+        return value
+
+    if "\\u0000" not in event.model_dump_json():
+        return event
+    return TicketEvent.model_validate(clean(event.model_dump()))
+
+
 # --------------------------------------------------------------------------- keys
 
 

@@ -410,3 +410,24 @@ async def test_implausible_times_are_refused_and_nothing_stored(
     answer = await http.post("/v1/tickets/events", json=late, headers=AS_HELPDESK)
     assert answer.status_code == 422
     assert answer.json()["detail"][0]["loc"] == ["body", "comments", "0", "created_at"]
+
+
+async def test_nul_characters_are_dropped_not_a_500(
+    http: httpx.AsyncClient, store: IntakeRepository
+) -> None:
+    body = ticket(
+        subject="checkout\u0000down",
+        description="Stack trace:\u0000\u0000 NullPointerException",
+        comments=[
+            {
+                "author_role": "customer",
+                "body": "still\u0000 down",
+                "created_at": _now().isoformat(),
+            }
+        ],
+    )
+    answer = await post(http, body)
+    assert answer["ticket_id"] == body["ticket_id"]
+    stored = store.latest_event(body["ticket_id"])
+    assert stored is not None
+    assert stored.subject == "checkoutdown" and stored.comments[0].body == "still down"
