@@ -92,9 +92,12 @@ class History:
         return [event_id for event_id, name in self.signals if name in names_]
 
     def delivered_in(self, event_id: int) -> int | None:
-        """The workflow task (its started event id) that delivered `event_id` to the code."""
-        position = bisect_right(self.wft_started, event_id)
-        return self.wft_started[position] if position < len(self.wft_started) else None
+        """The workflow task (its started event id) that delivered `event_id` to the code: the
+        first one after it that completed (an attempt lost with a killed worker or timed out
+        delivered nothing)."""
+        completed = sorted(self.completed_to_started.values())
+        position = bisect_right(completed, event_id)
+        return completed[position] if position < len(completed) else None
 
     def step_decisions(self, labels: dict[int, str]) -> dict[int, StepDecision]:
         """Per step index: whether it ran or was skipped, and what the workflow knew then.

@@ -93,9 +93,11 @@ def judge(
             f"{where}: {'ran' if ran else 'skipped'}; due +{due - started:.1f}s, decided "
             f"+{decision.decided_at - started:.1f}s having seen {decision.signals_seen}"
         )
-        early_stop = [
-            i for i in history.signal_ids(stoppers) if i < (history.plan_loaded_at() or 0)
-        ]
+        # Seen by the workflow task that also delivered the plan (or earlier): the handler
+        # was still waiting for the plan when run() decided T+0.
+        loaded = history.plan_loaded_at()
+        plan_task = history.delivered_in(loaded) if loaded is not None else None
+        early_stop = [i for i in history.signal_ids(stoppers) if i < (plan_task or 0)]
         if step.index == 0 and ran and not should_run and early_stop:
             verdict.known.append(
                 f"{where}: T+0 ran although {decision.signals_seen} arrived before the plan"
