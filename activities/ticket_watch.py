@@ -2,7 +2,7 @@
 
 The evaluation needs the store (the ticket's last event, its surroundings) and VADER (which
 reads its lexicon from disk), so it runs here, not in the workflow. It shares intake's pipeline
-(api/intake_service.py), so a clock escalation starts exactly like an intake one.
+(activities/intake_service.py), so a clock escalation starts exactly like an intake one.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from temporalio import activity
 from temporalio.client import Client
 
-from api.intake_service import IntakeService
+from activities.intake_service import IntakeService
 from escalation.policy import Policy
 from escalation.settings import Settings
 from escalation.ticket_clock import CHECK_TICKET_CLOCK, ClockCheckRequest, ClockCheckResult

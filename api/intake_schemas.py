@@ -1,78 +1,15 @@
-"""Response models of intake (`POST /v1/tickets/events`, the help-desk webhooks)."""
+"""HTTP-only response models of intake (the help-desk webhooks). The event result itself is
+escalation/intake_results.py, shared with the worker's clock activity."""
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, ConfigDict, Field
 
-from escalation.ticket_clock import Deadline
-from escalation.triggers import DecisionAction, TriggerDecision, TriggerKind
-from escalation.vocabulary import Priority
+from escalation.intake_results import TicketEventResult
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="ignore")
-
-
-class EscalationRef(_Out):
-    """The escalation this event started or updated."""
-
-    kind: Literal["ticket", "outage_incident"] = Field(
-        description="ticket: the ticket's own escalation; outage_incident: the one escalation "
-        "of a burst of similar tickets, which this ticket is linked to."
-    )
-    ticket_id: str = Field(description="The escalated ticket id (the incident's for incidents).")
-    workflow_id: str
-    started: bool = Field(description="A new escalation was started.")
-    updated: bool = Field(description="A running escalation was told about this event.")
-    incident_key: str | None = None
-    linked_tickets: list[str] = Field(
-        default_factory=list, description="Tickets linked to the outage incident."
-    )
-    temporal_ui_url: str | None = None
-
-
-class WatchRef(_Out):
-    """The ticket's clock (TicketWatch workflow `ticket-<id>`)."""
-
-    workflow_id: str
-    watching: bool = Field(description="False once the ticket is solved.")
-    next_deadline: Deadline | None = Field(
-        default=None, description="The next age/SLA deadline the watch sleeps until."
-    )
-
-
-class Suggestion(_Out):
-    """Suggest-mode triggers only: the agent decides whether to escalate."""
-
-    reason: str
-    guidance: list[str]
-    triggers: list[TriggerKind]
-
-
-class TicketEventResult(_Out):
-    event_key: str = Field(description="The idempotency key the event was stored under.")
-    source: str = Field(description="api, zendesk, freshdesk, intercom or clock.")
-    duplicate: bool = Field(
-        default=False, description="This event was processed before: the stored answer."
-    )
-    ticket_id: str
-    action: DecisionAction
-    priority: Priority
-    legal_hold: bool = Field(
-        description="Legal threat: no outbound customer message may leave while the hold stands."
-    )
-    reason: str = Field(description='"Need help because ..." or why nothing is escalated.')
-    decision: TriggerDecision = Field(
-        description="Every trigger found with its evidence, priority with its reasons, route."
-    )
-    suggestion: Suggestion | None = None
-    escalation: EscalationRef | None = None
-    watch: WatchRef | None = None
-    package_url: str | None = Field(
-        default=None, description="Where the escalation package of the ticket is served."
-    )
 
 
 class WebhookResult(_Out):

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from temporalio.client import WorkflowHandle
 
+from activities.escalation_starter import start_or_get_escalation
 from api.auth import Principal, require
 from api.deps import GatewayDep, PolicyDep, RepositoryDep, SettingsDep
-from api.escalation_starter import start_or_get_escalation
 from api.schemas import (
     Accepted,
     AcknowledgeBody,

@@ -26,9 +26,9 @@ from typing import Any
 import structlog
 from fastapi import APIRouter, HTTPException, Request, status
 
+from activities.intake_service import IntakeService
 from api.deps import SettingsDep
 from api.intake_schemas import WebhookResult
-from api.intake_service import IntakeService
 from api.routers.tickets import IntakeDep, run_intake
 from escalation.helpdesk_mapping import (
     Ignored,

@@ -8,12 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.intake_service import EventInFlight, ImplausibleEvent, IntakeService
 from api.auth import require
-from api.intake_schemas import TicketEventResult
-from api.intake_service import EventInFlight, ImplausibleEvent, IntakeService
 from api.temporal_gateway import TemporalGateway
 from escalation.apikeys import Permission
 from escalation.intake_package import EscalationContextPackage
+from escalation.intake_results import TicketEventResult
 from escalation.triggers import TicketEvent, VaderScorer
 from store.intake import IntakeRepository
 

@@ -24,7 +24,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
 
-from api.intake_service import IntakeService
+from activities.intake_service import IntakeService
 from escalation.calendar import BusinessHours
 from escalation.policy import Policy
 from escalation.ticket_clock import (

@@ -9,6 +9,14 @@
 Used by `POST /v1/tickets/events`, the help-desk webhooks and the TicketWatch clock activity
 (`check_clock`, which re-evaluates the ticket's last event at the deadline's ticket time).
 
+**Why it lives in activities/.** Intake is side effects (the store, Temporal starts and
+signals), so it cannot live in the pure escalation/ core, and the worker's clock activity needs
+it, so it cannot live in api/ (activities must not depend on the HTTP layer). activities/ is the
+side-effect layer both outer processes already build on: the worker registers activities from
+it, and api/ is the outermost layer, free to import it. It takes no FastAPI type; its results
+are the pure models of escalation/intake_results.py, and it starts workflows through
+activities/escalation_starter.py.
+
 **Outage incidents.** A burst of similar tickets across customers (the mass pattern) opens one
 escalation, not one per ticket. Its ticket id is derived from the decision's `incident_key`
 (`outage:<area>:<oldest ticket>`, see `incident_ticket_id`), so every ticket of the burst names
@@ -29,13 +37,12 @@ from typing import Any
 
 from temporalio.client import Client
 
-from api.escalation_starter import (
+from activities.escalation_starter import (
     escalation_workflow_id,
     signal_escalation,
     start_or_get_escalation,
     tell_watch,
 )
-from api.intake_schemas import EscalationRef, Suggestion, TicketEventResult, WatchRef
 from escalation import activity_names as names
 from escalation.calendar import BusinessHours
 from escalation.helpdesk_mapping import merge_history
@@ -61,6 +68,7 @@ from escalation.intake_package import (
     PackageSimilar,
     build_package,
 )
+from escalation.intake_results import EscalationRef, Suggestion, TicketEventResult, WatchRef
 from escalation.models import Channel, NoteInput, TicketUpdatedInput
 from escalation.policy import Policy
 from escalation.settings import Settings

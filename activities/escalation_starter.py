@@ -2,7 +2,8 @@
 /v1/tickets/events`, the help-desk webhooks) and the TicketWatch clock activity.
 
 Everything here takes a connected Temporal `Client`, so the API and the worker's activities
-use the same code; no FastAPI in it.
+use the same code; no FastAPI in it (hence activities/, not api/: see
+activities/intake_service.py).
 """
 
 from __future__ import annotations
