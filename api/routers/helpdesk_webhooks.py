@@ -1,17 +1,20 @@
-"""/v1/webhooks/zendesk, /freshdesk, /intercom: help-desk ticket events, mapped onto the intake
-schema (escalation/helpdesk_mapping.py) and processed like `POST /v1/tickets/events`.
+"""/v1/webhooks/zendesk, /zendesk/trigger, /freshdesk, /intercom: help-desk ticket events,
+mapped onto the intake schema (escalation/helpdesk_mapping.py, escalation/zendesk_trigger.py)
+and processed like `POST /v1/tickets/events`.
 
 No API key: each request is verified on its raw body before anything is parsed, and a missing,
 expired or forged signature answers 401 with nothing stored:
 
-- Zendesk: `X-Zendesk-Webhook-Signature` = base64 HMAC-SHA256(ZENDESK_WEBHOOK_SECRET,
-  `X-Zendesk-Webhook-Signature-Timestamp` + body), timestamp within 5 minutes;
+- Zendesk (both event-subscription and trigger webhooks): `X-Zendesk-Webhook-Signature` =
+  base64 HMAC-SHA256(ZENDESK_WEBHOOK_SECRET, `X-Zendesk-Webhook-Signature-Timestamp` + body),
+  timestamp within 5 minutes;
 - Intercom: `X-Hub-Signature: sha1=` HMAC-SHA1(INTERCOM_CLIENT_SECRET, body);
 - Freshdesk (unsigned automation webhooks): the custom header `X-Freshdesk-Webhook-Secret`
   must equal FRESHDESK_WEBHOOK_SECRET.
 
 Each event is stored once, keyed on the vendor's event id (Zendesk event `id`, Intercom
-notification `id`; Freshdesk sends none, so the SHA-256 of the body): a replay changes nothing
+notification `id`; a Zendesk trigger webhook `trigger:<ticket id>@<updated_at>` from its signed
+body; Freshdesk sends none, so the SHA-256 of the body): a replay changes nothing
 and answers 200 with `duplicate: true`. Deliveries that are not ticket events (Intercom `ping`,
 a Zendesk user event) answer 200 with `ignored`; a verified body we cannot read answers 422.
 """
@@ -39,12 +42,14 @@ from escalation.helpdesk_mapping import (
     map_zendesk,
 )
 from escalation.intake import body_event_key
+from escalation.settings import Settings
 from escalation.webhook_signatures import (
     VerificationResult,
     verify_freshdesk,
     verify_intercom,
     verify_zendesk,
 )
+from escalation.zendesk_trigger import map_zendesk_trigger
 
 log = structlog.get_logger("escalation.api.helpdesk_webhooks")
 
@@ -94,11 +99,9 @@ def _unreadable(vendor: str, exc: MappingError) -> HTTPException:
     return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
 
 
-@router.post("/zendesk", response_model=WebhookResult)
-async def zendesk_webhook(
-    request: Request, settings: SettingsDep, service: IntakeDep
-) -> WebhookResult:
-    """Zendesk event-subscription webhooks (`zen:event-type:ticket.*`)."""
+async def _zendesk_body(request: Request, settings: Settings) -> bytes:
+    """The raw body of a Zendesk webhook whose signature holds (401 otherwise): one check for
+    both kinds of Zendesk webhook."""
     body = await _raw_body(request)
     _verified(
         "zendesk",
@@ -111,8 +114,32 @@ async def zendesk_webhook(
         ),
         request,
     )
+    return body
+
+
+@router.post("/zendesk", response_model=WebhookResult)
+async def zendesk_webhook(
+    request: Request, settings: SettingsDep, service: IntakeDep
+) -> WebhookResult:
+    """Zendesk event-subscription webhooks (`zen:event-type:ticket.*`)."""
+    body = await _zendesk_body(request, settings)
     try:
         mapped = map_zendesk(_json(body))
+    except MappingError as exc:
+        raise _unreadable("zendesk", exc) from exc
+    return await _ingest(service, "zendesk", body, mapped)
+
+
+@router.post("/zendesk/trigger", response_model=WebhookResult)
+async def zendesk_trigger_webhook(
+    request: Request, settings: SettingsDep, service: IntakeDep
+) -> WebhookResult:
+    """Zendesk trigger/automation webhooks whose JSON body is the template documented in
+    escalation/zendesk_trigger.py (placeholders render as strings). Signed and verified like
+    the event-subscription webhooks; a replay of the same ticket update changes nothing."""
+    body = await _zendesk_body(request, settings)
+    try:
+        mapped = map_zendesk_trigger(_json(body))
     except MappingError as exc:
         raise _unreadable("zendesk", exc) from exc
     return await _ingest(service, "zendesk", body, mapped)
