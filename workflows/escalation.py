@@ -79,6 +79,14 @@ PATCH_ONCALL_AT_STEP = "oncall-resolved-at-step-time"
 PATCH_ACK_MISSED = "record-acknowledgement-missed"
 PATCH_CLOSE_THE_LOOP = "close-the-loop"  # facts at start; hand-back, review, survey at the end
 CLOSING_STEP = 100  # step index of closing-loop messages (keeps their idempotency keys apart)
+# A resolve that arrives before the plan is loaded, or while a step is being staffed, stops
+# that step: the handler notes the request at entry, before it waits for the plan.
+PATCH_EARLY_STOP = "stop-requested-before-plan"
+# After a vendor outage, a later step's delivery on a channel waits for the earlier steps'
+# deliveries on that channel, so pages arrive in step order.
+PATCH_DELIVERY_ORDER = "deliver-in-step-order"
+# The acknowledge/resolve Updates answer once the state changed; the channel sync runs on.
+PATCH_SYNC_IN_BACKGROUND = "sync-channels-in-background"
 
 _VENDOR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -139,18 +147,30 @@ class EscalationWorkflow:
         self._business_open = True
         self._agent_confirmed: AgentConfirmInput | None = None
         self._next_business_start: datetime | None = None
+        # Noted synchronously by the handlers (see PATCH_EARLY_STOP); honoured once patched.
+        self._resolve_requested = False
+        self._honour_early_stop = False
+        self._in_step_order = False
+        self._sync_in_background = False
+        # Deliveries not finished yet: number -> ((generation, step index), action kind).
+        self._in_flight: dict[int, tuple[tuple[int, int], ActionKind]] = {}
+        self._dispatched = 0
 
     # ------------------------------------------------------------------ main line
     @workflow.run
     async def run(self, request: EscalationInput) -> EscalationState:
         await self._load_plan(team=request.team)
+        # Decided once, here: a history recorded before a patch keeps its old behaviour.
+        self._honour_early_stop = workflow.patched(PATCH_EARLY_STOP)
+        self._in_step_order = workflow.patched(PATCH_DELIVERY_ORDER)
+        self._sync_in_background = workflow.patched(PATCH_SYNC_IN_BACKGROUND)
         self._record(
             "escalation_started",
             detail={"reason": request.reason[:500], **_attribution(request)},
         )
         if workflow.patched(PATCH_CLOSE_THE_LOOP):
             self._tasks.append(asyncio.create_task(self._record_facts()))
-        if request.requested_person:
+        if request.requested_person and not (self._honour_early_stop and self._resolve_requested):
             await self._honour_requested_person(request.requested_person)
 
         while self._next_index < len(self._require_plan().steps):
@@ -162,16 +182,7 @@ class EscalationWorkflow:
                 continue  # reassigned while waiting: walk the new team's cadence from its T+0
             self._next_index += 1
             if self._stop_met(step.stop_when):
-                self._steps.append(
-                    StepRecord(
-                        index=step.index,
-                        label=step.label,
-                        due_at=due,
-                        skipped=True,
-                        reason=self._skip_reason(step.stop_when),
-                    )
-                )
-                self._record("step_skipped", step_index=step.index)
+                self._skip_step(step, due)
                 continue
             await self._run_step(step, due)
 
@@ -238,32 +249,43 @@ class EscalationWorkflow:
     def _stop_met(self, condition: StopCondition | None) -> bool:
         if self._status is EscalationStatus.RESOLVED:
             return True
+        if self._honour_early_stop and self._resolve_requested:
+            return True  # the resolve handler is waiting for the plan: nothing more runs
         if condition in (StopCondition.ACKNOWLEDGED, StopCondition.PICKED_UP):
             return self._status is EscalationStatus.ACKNOWLEDGED
         return False
 
     def _skip_reason(self, condition: StopCondition | None) -> str:
-        if self._status is EscalationStatus.RESOLVED:
+        if self._status is EscalationStatus.RESOLVED or (
+            self._honour_early_stop and self._resolve_requested
+        ):
             return "resolved"
         return f"{condition.value if condition else 'condition'} already met"
 
     # ------------------------------------------------------------------ steps
+    def _skip_step(self, step: PlannedStep, due: datetime) -> None:
+        self._steps.append(
+            StepRecord(
+                index=step.index,
+                label=step.label,
+                due_at=due,
+                skipped=True,
+                reason=self._skip_reason(step.stop_when),
+            )
+        )
+        self._record("step_skipped", step_index=step.index)
+
     async def _run_step(self, step: PlannedStep, due: datetime) -> None:
         fired_at = workflow.now()  # when the timer fired, before on-call lookups
         if workflow.patched(PATCH_ONCALL_AT_STEP):
             # On-call is resolved when the step runs, not when the escalation started.
             staffed = await self._staff_step(step)
             if staffed is None:  # resolved (or stopped) while waiting for someone on call
-                self._steps.append(
-                    StepRecord(
-                        index=step.index,
-                        label=step.label,
-                        due_at=due,
-                        skipped=True,
-                        reason=self._skip_reason(step.stop_when),
-                    )
-                )
-                self._record("step_skipped", step_index=step.index)
+                self._skip_step(step, due)
+                return
+            if self._honour_early_stop and self._stop_met(step.stop_when):
+                # Resolved (or acknowledged) while the step was being staffed: it stops here.
+                self._skip_step(step, due)
                 return
             step = staffed
             missed = step.stop_when in (StopCondition.ACKNOWLEDGED, StopCondition.PICKED_UP)
@@ -274,6 +296,7 @@ class EscalationWorkflow:
                     "acknowledgement_missed",
                     step_index=step.index,
                     detail={"expected": (primary.person_id or "") if primary else ""},
+                    at=fired_at,
                 )
             customer = self._customer_recipient()
             if step.index == 0 and not self._business_open and customer is not None:
@@ -291,7 +314,10 @@ class EscalationWorkflow:
         self._steps.append(
             StepRecord(index=step.index, label=step.label, due_at=due, ran_at=fired_at)
         )
-        self._record("step_started", step_index=step.index, detail={"label": step.label})
+        # Stamped with the moment the timer fired: staffing the step took an activity since.
+        self._record(
+            "step_started", step_index=step.index, detail={"label": step.label}, at=fired_at
+        )
         for action_index, action in enumerate(step.actions):
             self._dispatch(step.index, action_index, action, step.label)
         self._set_details()
@@ -328,7 +354,18 @@ class EscalationWorkflow:
             helpdesk=self._input.helpdesk,
             helpdesk_ticket_id=self._input.helpdesk_ticket_id,
         )
-        self._tasks.append(asyncio.create_task(self._deliver(request, label)))
+        self._dispatched += 1
+        number = self._dispatched
+        self._in_flight[number] = ((self._generation, step_index), action.kind)
+        self._tasks.append(asyncio.create_task(self._deliver(request, label, number)))
+
+    def _earlier_step_in_flight(self, number: int) -> bool:
+        """Is a delivery of the same kind from an earlier step still being retried?"""
+        batch, kind = self._in_flight[number]
+        return any(
+            other < number and other_kind is kind and other_batch != batch
+            for other, (other_batch, other_kind) in self._in_flight.items()
+        )
 
     def _customer_message(self) -> str:
         """The promise made to the customer, with the real computed time."""
@@ -623,28 +660,15 @@ class EscalationWorkflow:
         people = [p for p in (plan.primary_oncall, plan.secondary_oncall) if p is not None]
         return people
 
-    async def _deliver(self, request: DeliverRequest, label: str) -> None:
-        action = request.action
-        who = ", ".join(r.name for r in action.recipients) or action.channel or "team"
-        summary = f"{label}: {action.kind.value} -> {who}"
+    async def _deliver(self, request: DeliverRequest, label: str, number: int) -> None:
         try:
-            result = await self._deliver_once(request, summary)
-        except ActivityError as err:
-            # The vendor stayed down past the retry budget: use the channel's fallback.
-            self._record(
-                "delivery_retries_exhausted",
-                step_index=request.step_index,
-                detail={"action": action.kind.value, "error": str(err.cause or err)[:300]},
-            )
-            fallback = request.model_copy(update={"use_fallback": True})
-            try:
-                result = await self._deliver_once(fallback, f"fallback for {summary}")
-            except ActivityError as final:
-                result = DeliveryResult(
-                    outcome=ActionOutcome.FAILED,
-                    channel=action.kind.value,
-                    detail=str(final.cause or final)[:300],
-                )
+            if self._in_step_order and self._earlier_step_in_flight(number):
+                # After an outage, pages must arrive in step order: wait for the earlier ones.
+                await workflow.wait_condition(lambda: not self._earlier_step_in_flight(number))
+            result = await self._deliver_with_fallback(request, label)
+        finally:
+            self._in_flight.pop(number, None)
+        action = request.action
         self._pages.extend(result.pages)
         self._messages.extend(result.messages)
         if result.new_owner is not None:
@@ -662,6 +686,29 @@ class EscalationWorkflow:
         if self._status is not EscalationStatus.PAGING:
             # Acknowledged or resolved while this page was in flight: update it too.
             await self._sync_channels()
+
+    async def _deliver_with_fallback(self, request: DeliverRequest, label: str) -> DeliveryResult:
+        action = request.action
+        who = ", ".join(r.name for r in action.recipients) or action.channel or "team"
+        summary = f"{label}: {action.kind.value} -> {who}"
+        try:
+            return await self._deliver_once(request, summary)
+        except ActivityError as err:
+            # The vendor stayed down past the retry budget: use the channel's fallback.
+            self._record(
+                "delivery_retries_exhausted",
+                step_index=request.step_index,
+                detail={"action": action.kind.value, "error": str(err.cause or err)[:300]},
+            )
+        fallback = request.model_copy(update={"use_fallback": True})
+        try:
+            return await self._deliver_once(fallback, f"fallback for {summary}")
+        except ActivityError as final:
+            return DeliveryResult(
+                outcome=ActionOutcome.FAILED,
+                channel=action.kind.value,
+                detail=str(final.cause or final)[:300],
+            )
 
     async def _deliver_once(self, request: DeliverRequest, summary: str) -> DeliveryResult:
         result: DeliveryResult = await workflow.execute_activity(
@@ -857,7 +904,7 @@ class EscalationWorkflow:
             via=request.via,
             detail={"responder": self._responder_word(request.by), **_attribution(request)},
         )
-        await self._sync_channels()
+        await self._sync_after_transition()
 
     def _responder_word(self, who: str) -> str:
         """Was the acknowledger among the escalation's responders? An outsider's ack is
@@ -866,6 +913,7 @@ class EscalationWorkflow:
         return "yes" if plan is not None and who in plan.responder_ids else "outsider"
 
     async def _resolve(self, request: ResolveInput) -> None:
+        self._resolve_requested = True  # before the wait: run() must not start another step
         await workflow.wait_condition(lambda: self._plan is not None)  # keep signal order
         if self._status is EscalationStatus.RESOLVED:
             return
@@ -880,7 +928,15 @@ class EscalationWorkflow:
             via=request.via,
             detail={"resolution": request.resolution[:2000], **_attribution(request)},
         )
-        await self._sync_channels()
+        await self._sync_after_transition()
+
+    async def _sync_after_transition(self) -> None:
+        """Every channel follows an acknowledge or resolve. Once patched, the handler (and the
+        Update's answer) no longer waits for the vendors: the sync runs on as a task."""
+        if self._sync_in_background:
+            self._tasks.append(asyncio.create_task(self._sync_channels()))
+        else:
+            await self._sync_channels()
 
     async def _reassign(self, request: ReassignInput) -> None:
         if self._status is EscalationStatus.RESOLVED or request.to_team == self._team:
@@ -1021,6 +1077,7 @@ class EscalationWorkflow:
         via: Channel = Channel.SYSTEM,
         step_index: int | None = None,
         detail: dict[str, str] | None = None,
+        at: datetime | None = None,
     ) -> None:
         """Write one timeline line to the store (idempotent on its event key)."""
         self._sequence += 1
@@ -1030,7 +1087,7 @@ class EscalationWorkflow:
             event_key=f"{self._key}:{self._sequence}",
             sequence=self._sequence,
             kind=kind,
-            at=workflow.now(),
+            at=at or workflow.now(),
             actor=actor,
             via=via,
             step_index=step_index,

@@ -136,8 +136,10 @@ class History:
                 else:
                     continue
                 label = labels.get(index, "")
-                if index in decisions:
+                if index in decisions and (ran or not decisions[index].ran):
                     continue
+                # A step staffed and then skipped (a resolve arrived while it was being
+                # staffed): the skip, decided later, is the step's decision.
                 started = self.completed_to_started[attributes.workflow_task_completed_event_id]
                 seen = [name for event_id, name in self.signals if event_id < started]
                 decision = StepDecision(

@@ -36,7 +36,6 @@ class Verdict:
     lags: list[float] = field(default_factory=list)  # decision time - due time, steps that ran
     # T+0 ran although a stop signal arrived before the plan was loaded: the handlers wait
     # for the plan, so run() decides T+0 first (test_found_bugs.py shows it on its own).
-    known: list[str] = field(default_factory=list)
     report: list[str] = field(default_factory=list)
 
 
@@ -93,16 +92,7 @@ def judge(
             f"{where}: {'ran' if ran else 'skipped'}; due +{due - started:.1f}s, decided "
             f"+{decision.decided_at - started:.1f}s having seen {decision.signals_seen}"
         )
-        # Seen by the workflow task that also delivered the plan (or earlier): the handler
-        # was still waiting for the plan when run() decided T+0.
-        loaded = history.plan_loaded_at()
-        plan_task = history.delivered_in(loaded) if loaded is not None else None
-        early_stop = [i for i in history.signal_ids(stoppers) if i < (plan_task or 0)]
-        if step.index == 0 and ran and not should_run and early_stop:
-            verdict.known.append(
-                f"{where}: T+0 ran although {decision.signals_seen} arrived before the plan"
-            )
-        elif ran != decision.ran or ran != should_run:
+        if ran != decision.ran or ran != should_run:
             verdict.wrong.append(
                 f"{where}: {'ran' if ran else 'skipped'} (history: "
                 f"{'ran' if decision.ran else 'skipped'}), but the signals seen when it was "

@@ -96,10 +96,6 @@ async def test_suspected_bug_files_a_bug_in_jira(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a resolve that arrives before the plan is loaded does not stop T+0",
-)
 async def test_resolve_before_the_plan_stops_t0(
     dev_env: WorkflowEnvironment,
     database_url: str,
@@ -276,10 +272,6 @@ async def test_lost_war_room_answer_opens_no_second_war_room(
     )
 
 
-@pytest.mark.xfail(
-    strict=False,  # the reordering depends on retry timing: it does not happen every run
-    reason="known bug: after a vendor outage, retried pages of different steps can arrive out of step order",  # noqa: E501
-)
 async def test_pages_arrive_in_step_order_after_an_outage(
     dev_env: WorkflowEnvironment,
     database_url: str,
