@@ -13,6 +13,7 @@ from api.auth import Access
 from api.limits import BodySizeLimit
 from api.metrics import install_metrics
 from api.routers import (
+    analytics,
     codec,
     escalations,
     health,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (dashboard_router, reports_router, closing_router):  # issue 6
         app.include_router(router)
     app.include_router(schedules.router)
+    app.include_router(analytics.router)  # issue 8: BI views as CSV
     app.include_router(simulate.router)
     app.include_router(responder_webhooks.router)
     codec.install(app, settings)

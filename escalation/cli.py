@@ -431,5 +431,70 @@ def report(
     sys.stdout.flush()
 
 
+@app.command()
+def export(
+    view: Annotated[
+        str,
+        typer.Argument(
+            help="escalations, escalation_triggers, notifications, "
+            "oncall_pages, surveys or daily_volume"
+        ),
+    ],
+    from_: Annotated[
+        str | None, typer.Option("--from", help="inclusive, ISO 8601 (naive = UTC)")
+    ] = None,
+    to: Annotated[str | None, typer.Option("--to", help="exclusive, ISO 8601")] = None,
+    team: Annotated[str | None, typer.Option(help="only this team")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="file to write; default stdout")
+    ] = None,
+) -> None:
+    """Export an analytics view (docs/analytics.md) from DATABASE_URL as CSV."""
+    from datetime import datetime
+
+    from pydantic import TypeAdapter, ValidationError
+    from rich.markup import escape
+    from sqlalchemy.exc import DBAPIError
+
+    from store.analytics.export import ExportFilter, open_csv
+    from store.analytics.views import UnknownView, find_view
+    from store.db import make_engine, make_sessionmaker
+
+    errors = Console(stderr=True, soft_wrap=True)  # stdout carries the CSV
+    try:
+        found = find_view(view)
+        when = TypeAdapter(datetime | None)
+        filters = ExportFilter(
+            start=when.validate_python(from_), end=when.validate_python(to), team=team
+        )
+    except UnknownView as exc:
+        errors.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from None
+    except ValidationError as exc:
+        problems = escape("; ".join(str(e["msg"]) for e in exc.errors()))
+        errors.print(f"[red]invalid filter: {problems}[/red] (--from/--to: ISO 8601)")
+        raise typer.Exit(2) from None
+    engine = make_engine(_settings().database_url)
+    try:
+        chunks = open_csv(make_sessionmaker(engine), found, filters)
+        if output is None:
+            for chunk in chunks:
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+        else:
+            with output.open("wb") as file:
+                for chunk in chunks:
+                    file.write(chunk)
+            errors.print(f"wrote {found.view} to {output}")
+    except DBAPIError as exc:
+        errors.print(
+            f"[red]cannot read {found.view}: {escape(str(exc.orig))}[/red] "
+            "(run `escalation migrate`?)"
+        )
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+
+
 if __name__ == "__main__":
     app()
