@@ -29,6 +29,14 @@ from activities.adapters.base import (
 )
 from activities.adapters.registry import Adapters
 from activities.adapters.slack import escalation_message_blocks
+from activities.sent_units import (
+    SentUnit,
+    heartbeat_sent_units,
+    remember_sent,
+    remembering_sent_units,
+    sent_before,
+)
+from activities.store_errors import poison_input_not_retried, store_unavailable
 from escalation import activity_names as names
 from escalation.models import (
     ActionOutcome,
@@ -48,6 +56,13 @@ from store.repository import Repository
 log = structlog.get_logger("escalation.delivery")
 
 Send = Callable[[], Awaitable[DeliveryReceipt]]
+Deliver = Callable[[], Awaitable[DeliveryResult]]
+
+# A record that could not be written after the vendor accepted is retried in-process: the
+# store is usually back within seconds, and failing the attempt would risk a second send.
+_SAVE_FIRST_WAIT = 0.5
+_SAVE_MAX_WAIT = 5.0
+BUDGET_EXHAUSTED = "delivery budget exhausted"
 
 _PD_SEVERITY: dict[Priority, Literal["critical", "error", "warning", "info"]] = {
     Priority.P0: "critical",
@@ -85,6 +100,11 @@ def war_room_name(ticket_id: str) -> str:
     return re.sub(r"[^a-z0-9_-]+", "-", f"war-room-{ticket_id}".lower())[:80]
 
 
+def _paging_channel(request: DeliverRequest) -> str:
+    """The notifications channel of a page: the team's paging provider."""
+    return "opsgenie" if request.paging_provider == "opsgenie" else "pagerduty"
+
+
 def dedup_key(request: DeliverRequest, target: str) -> str:
     """PagerDuty dedup_key / Opsgenie alias: workflow id + step + target, at most 255."""
     key = f"{request.escalation_key}:s{request.step_index}:{target}"
@@ -112,7 +132,9 @@ class DeliveryActivities:
     async def deliver_action(self, request: DeliverRequest) -> DeliveryResult:
         handler = self._handlers()[request.action.kind]
         try:
-            return await handler(request)
+            # Poison input (e.g. NUL in a target) would fail every retry the same way.
+            with poison_input_not_retried("a notification record"), remembering_sent_units():
+                return await handler(request)
         except RetryableVendorError as err:
             metrics.vendor_error(err.vendor, err.status)
             log.warning(
@@ -154,23 +176,49 @@ class DeliveryActivities:
         send: Send,
         *,
         page_key: str | None = None,
+        as_fallback: bool = False,
     ) -> DeliveryResult:
         """Send one unit unless its idempotency key is already recorded; record the outcome.
 
         Retryable errors propagate (nothing recorded, Temporal retries); a permanent error is
-        recorded as failed and returned so the caller can fall back."""
+        recorded as failed and returned so the caller can fall back. `as_fallback`: this unit
+        stands in for a primary channel that failed, so a success is recorded as `fallback`
+        (the on-call analytics and the review read it from the notifications table)."""
         key = self._key(request, channel, target)
         existing = await asyncio.to_thread(self._repository.find_notification, key)
         if existing is not None:
             return DeliveryResult.model_validate(existing.result)
+        unit = sent_before(key)
+        if unit is None:
+            unit = await self._call_vendor(request, key, channel, target, send, page_key)
+            # Before the record: if the store is down now, the next attempt must not send again.
+            remember_sent(key, unit)
+        else:
+            log.info("vendor_call_skipped", key=key, reason="sent by an earlier attempt")
+        result = unit.result
+        if as_fallback and result.outcome in (ActionOutcome.DELIVERED, ActionOutcome.OUTBOX):
+            result = result.model_copy(update={"outcome": ActionOutcome.FALLBACK})
+        return await self._save(
+            request, key, channel, target, result, error=unit.error, external=unit.external_id
+        )
+
+    async def _call_vendor(
+        self,
+        request: DeliverRequest,
+        key: str,
+        channel: str,
+        target: str,
+        send: Send,
+        page_key: str | None,
+    ) -> SentUnit:
+        """One vendor call; a permanent refusal is an answer too (recorded as failed)."""
         try:
             receipt = await send()
         except PermanentVendorError as err:
             metrics.vendor_error(err.vendor, err.status)
             log.warning("vendor_refused", vendor=err.vendor, status=err.status, channel=channel)
-            result = DeliveryResult(outcome=ActionOutcome.FAILED, channel=channel, detail=str(err))
-            await self._save(request, key, channel, target, result, error=str(err))
-            return result
+            failed = DeliveryResult(outcome=ActionOutcome.FAILED, channel=channel, detail=str(err))
+            return SentUnit(result=failed, error=str(err))
         result = DeliveryResult(
             outcome=ActionOutcome.DELIVERED if receipt.delivered else ActionOutcome.OUTBOX,
             channel=channel,
@@ -189,10 +237,7 @@ class DeliveryActivities:
             result.messages.append(
                 MessageRef(channel=str(receipt.detail.get("channel", target)), ts=ts)
             )
-        stored = await self._save(
-            request, key, channel, target, result, external=receipt.external_id
-        )
-        return stored
+        return SentUnit(result=result, external_id=receipt.external_id)
 
     async def _save(
         self,
@@ -205,31 +250,52 @@ class DeliveryActivities:
         error: str | None = None,
         external: str | None = None,
     ) -> DeliveryResult:
-        row = await asyncio.to_thread(
-            self._repository.save_notification,
-            idempotency_key=key,
-            escalation_key=request.escalation_key,
-            ticket_id=request.ticket_id,
-            step_index=request.step_index,
-            action=request.action.kind.value,
-            channel=channel,
-            target=target[:200],
-            outcome=result.outcome.value,
-            external_id=external,
-            error=error,
-            result=result.model_dump(mode="json"),
-        )
+        values: dict[str, Any] = {
+            "idempotency_key": key,
+            "escalation_key": request.escalation_key,
+            "ticket_id": request.ticket_id,
+            "step_index": request.step_index,
+            "action": request.action.kind.value,
+            "channel": channel,
+            "target": target[:200],
+            "outcome": result.outcome.value,
+            "external_id": external,
+            "error": error,
+            "result": result.model_dump(mode="json"),
+        }
+        wait = _SAVE_FIRST_WAIT
+        while True:
+            try:
+                row = await asyncio.to_thread(self._repository.save_notification, **values)
+                break
+            except Exception as err:
+                if not store_unavailable(err):
+                    raise
+                # Wait for the store inside this attempt (heartbeating, so the sent units
+                # stay with the activity) until it is back or the attempt times out.
+                log.warning("store_unavailable", key=key, retry_in=wait, error=str(err)[:200])
+                heartbeat_sent_units()
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, _SAVE_MAX_WAIT)
         metrics.notification(channel, result.outcome.value)
         return DeliveryResult.model_validate(row.result)
 
     async def _with_fallback(
         self,
         request: DeliverRequest,
-        primary: Callable[[], Awaitable[DeliveryResult]],
-        fallback: Callable[[], Awaitable[DeliveryResult]] | None,
+        primary_unit: tuple[str, str],
+        primary: Deliver,
+        fallback: Deliver | None,
     ) -> DeliveryResult:
-        """Primary channel unless the workflow asked for the fallback; fall back on failure."""
-        if not request.use_fallback:
+        """Primary channel unless the workflow asked for the fallback; fall back on failure.
+
+        `primary_unit` is the (channel, target) of the primary's notifications row. The
+        fallback's own units are recorded with outcome `fallback` (see `_once`)."""
+        if request.use_fallback:
+            delivered = await self._primary_gave_up(request, *primary_unit)
+            if delivered is not None:
+                return delivered
+        else:
             result = await primary()
             if result.outcome is not ActionOutcome.FAILED or fallback is None:
                 return result
@@ -243,6 +309,25 @@ class DeliveryActivities:
         if result.outcome in (ActionOutcome.DELIVERED, ActionOutcome.OUTBOX):
             result = result.model_copy(update={"outcome": ActionOutcome.FALLBACK})
         return result
+
+    async def _primary_gave_up(
+        self, request: DeliverRequest, channel: str, target: str
+    ) -> DeliveryResult | None:
+        """The workflow asks for the fallback once the primary's delivery budget ran out.
+        Retryable errors record nothing, so the primary unit has no row yet: record it as
+        failed, so the notifications table shows the page as failed and the fallback apart.
+        Returns the primary's result instead when a late attempt did deliver it after all
+        (then no fallback is sent)."""
+        key = self._key(request, channel, target)
+        existing = await asyncio.to_thread(self._repository.find_notification, key)
+        if existing is not None:
+            recorded = DeliveryResult.model_validate(existing.result)
+            return None if recorded.outcome is ActionOutcome.FAILED else recorded
+        failed = DeliveryResult(
+            outcome=ActionOutcome.FAILED, channel=channel, detail=BUDGET_EXHAUSTED
+        )
+        await self._save(request, key, channel, target, failed, error=BUDGET_EXHAUSTED)
+        return None
 
     @staticmethod
     def _merge(results: list[DeliveryResult], channel: str) -> DeliveryResult:
@@ -283,8 +368,11 @@ class DeliveryActivities:
             results.append(
                 await self._with_fallback(
                     request,
+                    (_paging_channel(request), target),
                     lambda p=person, t=target: self._page_one(request, p, t),  # type: ignore[misc]
-                    lambda p=person, t=target: self._sms_one(request, p, t),  # type: ignore[misc]
+                    lambda p=person, t=target: self._sms_one(  # type: ignore[misc]
+                        request, p, t, as_fallback=True
+                    ),
                 )
             )
         return self._merge(results, request.paging_provider)
@@ -294,7 +382,7 @@ class DeliveryActivities:
     ) -> DeliveryResult:
         key = dedup_key(request, target)
         summary = f"{headline(request)}: page {person.name}"
-        if request.paging_provider == "opsgenie":
+        if _paging_channel(request) == "opsgenie":
             ops = self._adapters.opsgenie
             return await self._once(
                 request,
@@ -335,10 +423,12 @@ class DeliveryActivities:
         )
 
     async def _sms_one(
-        self, request: DeliverRequest, person: Recipient, target: str
+        self, request: DeliverRequest, person: Recipient, target: str, *, as_fallback: bool = False
     ) -> DeliveryResult:
         if not person.phone:
-            return await self._email_to(request, [person], target, channel="email")
+            return await self._email_to(
+                request, [person], target, channel="email", as_fallback=as_fallback
+            )
         twilio = self._adapters.twilio
         phone = person.phone
         return await self._once(
@@ -350,6 +440,7 @@ class DeliveryActivities:
                 body=f"{headline(request)} - reply in Slack or PagerDuty to acknowledge"[:1600],
                 idempotency_key=self._key(request, "sms", target),
             ),
+            as_fallback=as_fallback,
         )
 
     async def _slack(self, request: DeliverRequest) -> DeliveryResult:
@@ -362,6 +453,7 @@ class DeliveryActivities:
         note = request.action.note
         return await self._with_fallback(
             request,
+            ("slack", channel),
             lambda: self._once(
                 request,
                 "slack",
@@ -379,7 +471,11 @@ class DeliveryActivities:
                 ),
             ),
             lambda: self._email_to(
-                request, request.action.recipients or request.responders, channel, channel="email"
+                request,
+                request.action.recipients or request.responders,
+                channel,
+                channel="email",
+                as_fallback=True,
             ),
         )
 
@@ -389,6 +485,7 @@ class DeliveryActivities:
         slack = self._adapters.slack
         return await self._with_fallback(
             request,
+            ("email", target),
             lambda: self._email_to(request, recipients, target, channel="email"),
             lambda: self._once(
                 request,
@@ -400,6 +497,7 @@ class DeliveryActivities:
                     blocks=None,
                     idempotency_key=self._key(request, "slack", target),
                 ),
+                as_fallback=True,
             ),
         )
 
@@ -411,6 +509,7 @@ class DeliveryActivities:
         *,
         channel: str,
         body: str | None = None,
+        as_fallback: bool = False,
     ) -> DeliveryResult:
         addresses = [r.email for r in recipients if r.email]
         if not addresses:
@@ -435,6 +534,7 @@ class DeliveryActivities:
                 idempotency_key=self._key(request, channel, target),
                 escalation_id=request.escalation_key,
             ),
+            as_fallback=as_fallback,
         )
 
     async def _sms(self, request: DeliverRequest) -> DeliveryResult:
@@ -461,6 +561,7 @@ class DeliveryActivities:
             results.append(
                 await self._with_fallback(
                     request,
+                    ("phone", target),
                     lambda t=target, n=phone, x=twiml: self._once(  # type: ignore[misc]
                         request,
                         "phone",
@@ -469,7 +570,9 @@ class DeliveryActivities:
                             to=n, twiml=x, idempotency_key=self._key(request, "phone", t)
                         ),
                     ),
-                    lambda p=person, t=target: self._sms_one(request, p, t),  # type: ignore[misc]
+                    lambda p=person, t=target: self._sms_one(  # type: ignore[misc]
+                        request, p, t, as_fallback=True
+                    ),
                 )
             )
         return self._merge(results, "phone")

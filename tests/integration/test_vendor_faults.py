@@ -112,7 +112,8 @@ async def test_400_is_recorded_falls_back_and_the_cadence_goes_on(
     failed = [r for r in rows if r.outcome == "failed"]
     assert [(r.channel, r.target, r.step_index) for r in failed] == [("pagerduty", "dan", 0)]
     assert "HTTP 400" in (failed[0].error or "")
-    assert any(r.channel == "sms" and r.target == "dan" and r.outcome == "delivered" for r in rows)
+    # The SMS stands in for the refused page: recorded as the fallback it is.
+    assert any(r.channel == "sms" and r.target == "dan" and r.outcome == "fallback" for r in rows)
     assert [s.index for s in final.steps if not s.skipped][:2] == [0, 1]
     assert vendor_servers.schema_violations() == {}
 

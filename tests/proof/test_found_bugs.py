@@ -129,10 +129,6 @@ async def test_resolve_before_the_plan_stops_t0(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: notifications record the fallback channel's unit as 'delivered', not 'fallback' (activities/delivery.py)",  # noqa: E501
-)
 async def test_fallback_is_recorded_in_notifications(
     dev_env: WorkflowEnvironment,
     database_url: str,
@@ -308,10 +304,6 @@ async def test_pages_arrive_in_step_order_after_an_outage(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a store outage between a vendor call and its record makes the retry send again",  # noqa: E501
-)
 async def test_store_outage_after_a_vendor_call_sends_no_duplicate(
     dev_env: WorkflowEnvironment,
     task_queue: str,
