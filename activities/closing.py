@@ -8,6 +8,7 @@ import asyncio
 
 from temporalio import activity
 
+from activities.store_errors import poison_input_not_retried
 from escalation.closing import (
     CREATE_KB_DRAFT,
     ISSUE_SURVEY,
@@ -28,7 +29,9 @@ class ClosingActivities:
 
     @activity.defn(name=RECORD_ESCALATION_FACTS)
     async def record_escalation_facts(self, facts: EscalationFactsInput) -> bool:
-        return await asyncio.to_thread(self._store.record_escalation_facts, facts)
+        # These writes retry without limit while the store is down; refused input must not.
+        with poison_input_not_retried("escalation facts"):
+            return await asyncio.to_thread(self._store.record_escalation_facts, facts)
 
     @activity.defn(name=ISSUE_SURVEY)
     async def issue_survey(self, request: SurveyRequest) -> SurveyIssued:
@@ -43,10 +46,12 @@ class ClosingActivities:
 
     @activity.defn(name=RECORD_REVIEW)
     async def record_review(self, review: ReviewInput) -> bool:
-        await asyncio.to_thread(self._store.record_review, review)
+        with poison_input_not_retried("review"):
+            await asyncio.to_thread(self._store.record_review, review)
         return True
 
     @activity.defn(name=CREATE_KB_DRAFT)
     async def create_kb_draft(self, draft: KbDraftInput) -> bool:
-        _, created = await asyncio.to_thread(self._store.create_kb_draft, draft)
+        with poison_input_not_retried("knowledge-base draft"):
+            _, created = await asyncio.to_thread(self._store.create_kb_draft, draft)
         return created
