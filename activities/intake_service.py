@@ -78,6 +78,7 @@ from escalation.ticket_clock import (
     ClockCheckResult,
     next_deadline,
     sla_paused_minutes,
+    sla_pending_minutes,
     watch_workflow_id,
 )
 from escalation.triggers import (
@@ -85,6 +86,7 @@ from escalation.triggers import (
     SentimentScorer,
     TicketContext,
     TicketEvent,
+    TicketStatus,
     TriggerDecision,
     evaluate,
 )
@@ -121,6 +123,7 @@ class Prepared:
     scorer: CachingScorer
     calendar: BusinessHours | None
     evaluated_at: datetime
+    status_marks: list[tuple[datetime, bool]]  # (arrived, pending?) of the ticket's events
 
 
 def _now() -> datetime:
@@ -277,7 +280,16 @@ class IntakeService:
         stored = previous.message_sentiments if previous is not None else []
         known_priority = (previous.priority if previous else None) or event.requester_priority
         critical = known_priority in CRITICAL_PRIORITIES
-        calendar = sla_calendar(self._policy, previous.route if previous else None)
+        calendar = (
+            None if critical else sla_calendar(self._policy, previous.route if previous else None)
+        )
+        # The SLA clock also stands still while the ticket waits on the customer (pending),
+        # for every priority; this event's own status holds from now on.
+        marks = [
+            (at, status == TicketStatus.PENDING.value)
+            for at, status in self._repo.status_marks(event.ticket_id)
+        ]
+        marks.append((evaluated_at, event.status is TicketStatus.PENDING))
         context = TicketContext(
             customer_recent_tickets=around.customer_tickets,
             area_recent_tickets=around.area_tickets,
@@ -285,9 +297,8 @@ class IntakeService:
                 -1_000:
             ],
             open_outage_incident_id=around.open_incident,
-            sla_paused_minutes=0.0
-            if critical
-            else sla_paused_minutes(calendar, event.created_at, evaluated_at),
+            sla_paused_minutes=sla_paused_minutes(calendar, event.created_at, evaluated_at)
+            + sla_pending_minutes(calendar, marks, evaluated_at),
         )
         scorer = CachingScorer(self._scorer)
         decision = evaluate(event, context, evaluated_at, self._triggers, scorer)
@@ -301,6 +312,7 @@ class IntakeService:
             scorer=scorer,
             calendar=sla_calendar(self._policy, decision.route.route),
             evaluated_at=evaluated_at,
+            status_marks=marks,
         )
 
     async def _act(self, client: Client, prepared: Prepared, source: str) -> EscalationRef | None:
@@ -407,6 +419,14 @@ class IntakeService:
             revision=revision,
             observed_at=prepared.evaluated_at,
             time_scale=self._settings.escalation_time_scale,
+        )
+        facts = facts.model_copy(  # the pause is measured on the clock the facts' SLA follows
+            update={
+                "sla_pending": prepared.event.status is TicketStatus.PENDING,
+                "sla_pending_minutes": sla_pending_minutes(
+                    facts.calendar, prepared.status_marks, prepared.evaluated_at
+                ),
+            }
         )
         told = await tell_watch(client, facts, task_queue=self._settings.temporal_task_queue)
         return WatchRef(

@@ -10,12 +10,22 @@ pause. Nothing here reads the clock: every function takes the instant it reasons
   team its route leads to (escalation/calendar.py: weekly hours, time zone, public holidays);
   a critical ticket's (P0, P1) runs around the clock, as does any ticket whose team has no
   business hours in the policy.
+- A ticket waiting on the customer (status `pending`: Zendesk pending, Freshdesk Pending,
+  Intercom snoozed) stops its SLA clock, whatever its priority, and the clock resumes where it
+  stood when the ticket goes back to open: `sla_pending` drops the SLA deadlines while it
+  holds, `sla_pending_minutes` (the SLA-clock minutes spent pending so far, measured on the
+  same clock: business minutes when a calendar applies) moves them later afterwards. Ticket
+  age keeps running: it measures how long the customer has waited overall.
 - A deadline at or before `observed_at` was already evaluated by the intake that sent the
   facts, so only later ones count; each deadline fires once (its key is remembered).
+
+Both pending fields default to "never pending", which computes exactly the deadlines of facts
+recorded before they existed: running watches and their histories replay unchanged.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -67,6 +77,15 @@ class TicketClockFacts(_Model):
         default=None, description="When the last evaluation said a trigger would next fire."
     )
     time_scale: float = Field(default=1.0, gt=0)
+    sla_pending: bool = Field(
+        default=False, description="Waiting on the customer: the SLA clock stands still."
+    )
+    sla_pending_minutes: float = Field(
+        default=0,
+        ge=0,
+        description="SLA-clock minutes spent pending before `observed_at` (added to the SLA "
+        "deadlines).",
+    )
 
     @property
     def critical(self) -> bool:
@@ -122,8 +141,9 @@ class WatchState(_Model):
 
 
 def sla_due(facts: TicketClockFacts, target_minutes: float) -> datetime:
-    """When `sla_fraction` of the target has elapsed on the ticket's SLA clock."""
-    budget = timedelta(minutes=target_minutes * facts.sla_fraction)
+    """When `sla_fraction` of the target has elapsed on the ticket's SLA clock (the minutes
+    spent pending do not count, so they push the deadline later on the same clock)."""
+    budget = timedelta(minutes=target_minutes * facts.sla_fraction + facts.sla_pending_minutes)
     calendar = facts.calendar
     if calendar is None:
         return facts.created_at + budget
@@ -161,6 +181,8 @@ def deadlines(facts: TicketClockFacts) -> list[Deadline]:
             )
         )
     pct = f"{facts.sla_fraction:.0%}"
+    if facts.sla_pending:  # the SLA clock stands still until the ticket is open again
+        return _with_recheck(out, facts)
     clock = "business" if facts.calendar is not None else "24/7"
     if facts.sla_first_response_minutes and not responded:
         target = facts.sla_first_response_minutes
@@ -180,6 +202,10 @@ def deadlines(facts: TicketClockFacts) -> list[Deadline]:
                 label=f"resolution SLA {pct} of {target:g} min ({clock} clock)",
             )
         )
+    return _with_recheck(out, facts)
+
+
+def _with_recheck(out: list[Deadline], facts: TicketClockFacts) -> list[Deadline]:
     if facts.recheck_at is not None:
         out.append(
             Deadline(
@@ -189,6 +215,37 @@ def deadlines(facts: TicketClockFacts) -> list[Deadline]:
             )
         )
     return sorted(out, key=lambda d: (d.at, d.key))
+
+
+def pending_intervals(
+    marks: Sequence[tuple[datetime, bool]], until: datetime
+) -> list[tuple[datetime, datetime]]:
+    """The spans during which the ticket was pending, from its status marks (when each event
+    arrived, whether it said pending), oldest first; a pause still open ends at `until`."""
+    spans: list[tuple[datetime, datetime]] = []
+    since: datetime | None = None
+    for at, pending in sorted(marks, key=lambda m: m[0]):
+        if at > until:
+            break
+        if pending and since is None:
+            since = at
+        elif not pending and since is not None:
+            spans.append((since, at))
+            since = None
+    if since is not None and until > since:
+        spans.append((since, until))
+    return spans
+
+
+def sla_pending_minutes(
+    calendar: BusinessHours | None, marks: Sequence[tuple[datetime, bool]], until: datetime
+) -> float:
+    """SLA-clock minutes the ticket spent pending up to `until`: business minutes when the
+    clock follows a calendar (a pause overnight costs nothing extra), wall minutes otherwise."""
+    total = timedelta(0)
+    for start, end in pending_intervals(marks, until):
+        total += end - start if calendar is None else business_elapsed(calendar, start, end)
+    return total.total_seconds() / 60
 
 
 def next_deadline(

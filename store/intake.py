@@ -327,6 +327,24 @@ class IntakeRepository:
             )
         return TicketEvent.model_validate(payload) if payload is not None else None
 
+    def status_marks(self, ticket_id: str, limit: int = 1_000) -> list[tuple[datetime, str]]:
+        """(received_at, status) of the ticket's processed events, oldest first, clock checks
+        left out: when the ticket went pending and back (the SLA clock's pauses). Reads one
+        JSON field, not the payloads."""
+        status = IntakeTicketEvent.payload["status"].as_string()
+        with self._sessions() as session:
+            rows = session.execute(
+                select(IntakeTicketEvent.received_at, status)
+                .where(
+                    IntakeTicketEvent.ticket_id == ticket_id,
+                    IntakeTicketEvent.state == "done",
+                    IntakeTicketEvent.source != "clock",
+                )
+                .order_by(IntakeTicketEvent.received_at.desc(), IntakeTicketEvent.id.desc())
+                .limit(limit)  # the latest ones: a pause still open must be seen
+            ).all()
+        return [(_aware(at), str(value or "")) for at, value in reversed(rows)]
+
     # ------------------------------------------------------------------ tickets
     def ticket(self, ticket_id: str) -> TicketRow | None:
         with self._sessions() as session:

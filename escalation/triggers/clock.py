@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from escalation.triggers.conditions import age_rule_applies
+from escalation.triggers.event import SlaTargets, TicketStatus
 from escalation.triggers.facts import Facts
 from escalation.vocabulary import Priority
 
@@ -17,7 +18,9 @@ def next_check_at(f: Facts, priority: Priority) -> datetime | None:
     paused = timedelta(minutes=f.context.sla_paused_minutes)
     fraction = f.policy.sla_breach_imminent_fraction
     candidates: list[datetime] = []
-    sla = f.event.sla
+    # A pending ticket's SLA clock stands still: no SLA deadline until it is open again (the
+    # event that reopens it is evaluated, and tells the watch the moved deadline).
+    sla = f.event.sla if f.event.status is not TicketStatus.PENDING else SlaTargets()
     if f.event.first_response_at is None and sla.first_response_minutes:
         candidates.append(
             created + paused + timedelta(minutes=sla.first_response_minutes * fraction)

@@ -50,7 +50,10 @@ pytestmark = pytest.mark.integration
 
 # Its own folder: tests/integration/test_replay.py replays every EscalationWorkflow history
 # directly under tests/histories/.
-HISTORY = Path(__file__).resolve().parent.parent / "histories" / "ticket_watch" / "v1.json"
+HISTORIES = Path(__file__).resolve().parent.parent / "histories" / "ticket_watch"
+HISTORY = HISTORIES / "v1.json"
+# v2: a pending pause and its resume (facts with sla_pending / sla_pending_minutes).
+PENDING_HISTORY = HISTORIES / "v2_pending.json"
 
 
 class RecordingClock:
@@ -161,10 +164,11 @@ async def test_age_then_business_hours_sla_deadline(
         HISTORY.write_text(json.dumps(json.loads(history.to_json()), indent=1))
 
 
-async def test_recorded_history_replays() -> None:
+@pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
+async def test_recorded_history_replays(path: Path) -> None:
     """A change to TicketWatchWorkflow that running watches could not replay fails here
     (re-record with RECORD_HISTORIES=1 only for an intentional, patched change)."""
-    history = WorkflowHistory.from_json("ticket-watch", HISTORY.read_text())
+    history = WorkflowHistory.from_json("ticket-watch", path.read_text())
     replayer = Replayer(workflows=[TicketWatchWorkflow], data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
 
@@ -323,3 +327,118 @@ async def test_public_holidays_inside_the_sandbox(
     assert expected.key.endswith(":business")
     final = await _solve(handle, facts)
     assert final.checks == []
+
+
+async def test_pending_pauses_the_sla_clock_and_open_resumes_it(
+    time_skipping_env: WorkflowEnvironment, fake_worker: str, clock: RecordingClock
+) -> None:
+    """Around the clock (no calendar): 95 % of 120 min is due at +114 min; pending from +30 min
+    to +3 h 30 holds it, so it fires 180 min later, at +294 min, and not before."""
+    env = time_skipping_env
+    start = await _minute(env)
+    facts = _facts(start, age_minutes=None, sla_resolution_minutes=120)
+    handle = await _watch(env, fake_worker, facts)
+    await env.sleep(timedelta(minutes=30))
+    pending = facts.model_copy(
+        update={"revision": 2, "observed_at": start + timedelta(minutes=30), "sla_pending": True}
+    )
+    await handle.signal(SIGNAL_TICKET_CHANGED, pending)
+    await env.sleep(timedelta(hours=3))
+    state = await handle.query(QUERY_WATCH_STATE, result_type=WatchState)
+    assert clock.calls == [] and state.next_deadline is None  # the SLA clock stands still
+    resumed = facts.model_copy(
+        update={
+            "revision": 3,
+            "observed_at": start + timedelta(minutes=210),
+            "sla_pending_minutes": 180.0,
+        }
+    )
+    await handle.signal(SIGNAL_TICKET_CHANGED, resumed)
+    await env.sleep(timedelta(hours=2))
+    assert [c.at for c in clock.calls] == [start + timedelta(minutes=294)]
+    assert clock.calls[0].deadline_key.startswith("sla:resolution:120")
+    await _solve(handle, resumed)
+    if os.environ.get("RECORD_HISTORIES"):
+        history = await handle.fetch_history()
+        PENDING_HISTORY.write_text(json.dumps(json.loads(history.to_json()), indent=1))
+
+
+async def test_pending_ticket_through_intake_escalates_on_the_resumed_sla_clock(
+    time_skipping_env: WorkflowEnvironment,
+    database_url: str,
+    repository: Repository,
+    policy: Policy,
+    task_queue: str,
+) -> None:
+    """The real intake and clock activity: a P1 ticket (its SLA clock runs around the clock)
+    with a 60 min first-response SLA is pending from +10 to +40 min. Its 95 % point moves from
+    +57 to +87 min: intake answers the moved deadline, and the clock escalates there."""
+    env = time_skipping_env
+    settings = make_settings(database_url, task_queue)
+
+    async def client() -> Any:
+        return env.client
+
+    from escalation.triggers import VaderScorer
+
+    intake = IntakeService(
+        repository=IntakeRepository(repository.sessions),
+        policy=policy,
+        settings=settings,
+        scorer=VaderScorer(),
+        client=client,
+    )
+    start = (await env.get_current_time()).replace(microsecond=0)
+    ticket = f"ZD-{uuid.uuid4().hex[:8]}"
+    base = {
+        "ticket_id": ticket,
+        "subject": "API returns 502 for some requests",
+        "description": "Some of our API calls fail with 502 since this morning.",
+        "created_at": start,
+        "product_area": "api",
+        "requester_priority": "P1",
+        "sla": {"first_response_minutes": 60},
+        "customer": {"customer_id": f"C-{ticket}", "name": "Acme"},
+    }
+
+    received: list[datetime] = []
+
+    async def send(n: int, status: str) -> Any:
+        event = TicketEvent.model_validate({**base, "event_id": f"e{n}", "status": status})
+        received.append(await env.get_current_time())
+        return await intake.ingest(event, source="api", received_at=received[-1])
+
+    async with running_worker(env.client, settings, policy, repository):
+        first = await send(1, "open")
+        assert first.priority.value == "P1", first.reason
+        assert first.watch.next_deadline.at == start + timedelta(minutes=57)
+        await env.sleep(timedelta(minutes=10))
+        paused = await send(2, "pending")
+        # Only ticket age (P1: 2 h without first response) is left while pending.
+        assert paused.watch.next_deadline.key.startswith("age:")
+        await env.sleep(timedelta(minutes=30))
+        resumed = await send(3, "open")
+        assert resumed.action.value != "escalate"
+        due = resumed.watch.next_deadline
+        # The SLA deadline and the evaluation's own recheck coincide at the moved 95 % point:
+        # +57 min plus the time pending (30 min, and the milliseconds the server ran on).
+        pending_for = received[2] - received[1]
+        assert abs(pending_for - timedelta(minutes=30)) < timedelta(seconds=5)
+        assert due is not None and due.at == start + timedelta(minutes=57) + pending_for
+        watch = env.client.get_workflow_handle(watch_workflow_id(ticket), result_type=WatchState)
+        state = await watch.query(QUERY_WATCH_STATE, result_type=WatchState)
+        assert state.next_deadline == due  # the workflow computes the same moved deadline
+
+        await env.sleep(timedelta(minutes=50))  # past +87 min, before the 2 h age deadline
+        state = await watch.query(QUERY_WATCH_STATE, result_type=WatchState)
+        assert [(c.at, c.action) for c in state.checks] == [(due.at, "escalate")]
+        package = IntakeRepository(repository.sessions).package(ticket)
+        assert package is not None
+        assert "sla_breach_imminent" in [t["kind"] for t in package["triggers"]]
+
+        escalation = env.client.get_workflow_handle(f"escalation-{ticket}")
+        await _settled(escalation)
+        await escalation.terminate("test over")
+        solved = TicketEvent.model_validate({**base, "event_id": "e4", "status": "solved"})
+        await intake.ingest(solved, source="api", received_at=await env.get_current_time())
+        assert (await watch.result()).resolved

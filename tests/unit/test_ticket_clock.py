@@ -13,7 +13,9 @@ from escalation.ticket_clock import (
     TicketWatchAnchor,
     deadlines,
     next_deadline,
+    pending_intervals,
     sla_paused_minutes,
+    sla_pending_minutes,
 )
 from escalation.vocabulary import Priority
 
@@ -124,3 +126,46 @@ def test_anchor_scales_ticket_time() -> None:
     assert anchor.wait_for(
         datetime(2030, 1, 1, tzinfo=UTC), MONDAY_4PM + timedelta(hours=2)
     ) == timedelta(seconds=72)
+
+
+# --------------------------------------------------------------------------- pending pause
+
+
+def _at(hours: float) -> datetime:
+    return MONDAY_4PM + timedelta(hours=hours)
+
+
+def test_pending_intervals_from_status_marks() -> None:
+    marks = [(_at(0), False), (_at(1), True), (_at(2), True), (_at(3), False), (_at(5), True)]
+    assert pending_intervals(marks, _at(6)) == [(_at(1), _at(3)), (_at(5), _at(6))]
+    assert pending_intervals(marks, _at(2)) == [(_at(1), _at(2))]  # an open pause ends at until
+    assert pending_intervals([(_at(0), False)], _at(9)) == []
+
+
+def test_pending_minutes_on_the_sla_clock() -> None:
+    # Pending Monday 16:30 -> Tuesday 09:30 Berlin: 30 business minutes Monday + 30 Tuesday.
+    marks = [(_at(0), False), (_at(0.5), True), (_at(17.5), False)]
+    assert sla_pending_minutes(BERLIN, marks, _at(20)) == 60
+    assert sla_pending_minutes(None, marks, _at(20)) == 17 * 60  # around the clock
+
+
+def test_pending_ticket_has_no_sla_deadline_and_resumes_later() -> None:
+    running = facts(business_hours=None, age_minutes=None)
+    assert [d.at for d in deadlines(running)] == [MONDAY_4PM + timedelta(minutes=114)]
+    paused = running.model_copy(update={"sla_pending": True, "observed_at": _at(1)})
+    assert deadlines(paused) == [] and next_deadline(paused, frozenset()) is None
+    resumed = running.model_copy(update={"sla_pending_minutes": 180.0, "observed_at": _at(4)})
+    [due] = deadlines(resumed)
+    assert due.at == MONDAY_4PM + timedelta(minutes=114 + 180)
+    assert due.key == deadlines(running)[0].key  # the same deadline, moved: it fires once
+
+
+def test_pending_keeps_the_age_deadline() -> None:
+    paused = facts(sla_pending=True)
+    assert [d.key.split(":")[0] for d in deadlines(paused)] == ["age"]
+
+
+def test_pending_minutes_move_a_business_hours_deadline_on_business_time() -> None:
+    # 114 business minutes + 60 pending ones: 60 Monday, then 114 Tuesday from 09:00 -> 10:54.
+    due = next_deadline(facts(age_minutes=None, sla_pending_minutes=60), frozenset())
+    assert due is not None and due.at == datetime(2026, 3, 3, 9, 54, tzinfo=UTC)
