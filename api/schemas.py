@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from escalation.closing import GapCategory
 from escalation.models import TICKET_ID_PATTERN, EscalationState
+from escalation.request_text import RequestText
 from escalation.vocabulary import CustomerTier, Priority, RouteKey
 
 
@@ -17,9 +18,11 @@ class _Body(BaseModel):
 
 
 class Customer(_Body):
-    name: str = Field(default="", max_length=200, description="company name (no personal data)")
+    name: RequestText = Field(
+        default="", max_length=200, description="company name (no personal data)"
+    )
     tier: CustomerTier = CustomerTier.STANDARD
-    email: str | None = Field(
+    email: RequestText | None = Field(
         default=None,
         pattern=r"^[^@\s]+@[^@\s]+$",
         description="contact for proactive communication (stays in encrypted payloads only)",
@@ -27,28 +30,28 @@ class Customer(_Body):
 
 
 class EscalationCreate(_Body):
-    ticket_id: str = Field(pattern=TICKET_ID_PATTERN, examples=["ZD-4711"])
+    ticket_id: RequestText = Field(pattern=TICKET_ID_PATTERN, examples=["ZD-4711"])
     priority: Priority
     route: RouteKey = RouteKey.TECHNICAL
-    team: str | None = Field(default=None, description="override the route's first team")
-    subject: str = Field(default="", max_length=300)
-    reason: str = Field(default="", max_length=2000, description="Need help because ...")
+    team: RequestText | None = Field(default=None, description="override the route's first team")
+    subject: RequestText = Field(default="", max_length=300)
+    reason: RequestText = Field(default="", max_length=2000, description="Need help because ...")
     customer: Customer = Customer()
-    triggers: list[str] = Field(default_factory=list, max_length=50)
-    requested_by: str = Field(default="api", max_length=200)
+    triggers: list[RequestText] = Field(default_factory=list, max_length=50)
+    requested_by: RequestText = Field(default="api", max_length=200)
     suspected_bug: bool = Field(default=False, description="file a bug in the tracker")
     legal_hold: bool = Field(
         default=False, description="no outbound customer message while the hold stands"
     )
-    requested_person: str | None = Field(
+    requested_person: RequestText | None = Field(
         default=None, max_length=64, description="person id the customer asked for by name"
     )
-    original_agent: str | None = Field(
+    original_agent: RequestText | None = Field(
         default=None, max_length=200, description="the L1 agent handing over (gets the result)"
     )
-    original_agent_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    original_agent_email: RequestText | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     helpdesk: Literal["zendesk", "freshdesk", "intercom"] | None = None
-    helpdesk_ticket_id: str | None = Field(default=None, max_length=128)
+    helpdesk_ticket_id: RequestText | None = Field(default=None, max_length=128)
 
 
 class EscalationCreated(BaseModel):
@@ -60,13 +63,13 @@ class EscalationCreated(BaseModel):
 
 
 class AcknowledgeBody(_Body):
-    by: str = Field(min_length=1, max_length=200)
-    note: str = Field(default="", max_length=2000)
+    by: RequestText = Field(min_length=1, max_length=200)
+    note: RequestText = Field(default="", max_length=2000)
 
 
 class ResolveBody(_Body):
-    by: str = Field(min_length=1, max_length=200)
-    resolution: str = Field(default="", max_length=5000)
+    by: RequestText = Field(min_length=1, max_length=200)
+    resolution: RequestText = Field(default="", max_length=5000)
     kb_article_needed: bool = Field(default=False, description="draft a KB article from this")
     necessary: bool | None = Field(default=None, description="was the escalation necessary?")
     preventable: GapCategory | None = Field(
@@ -75,24 +78,26 @@ class ResolveBody(_Body):
 
 
 class ArbitrateBody(_Body):
-    owner_team: str = Field(min_length=1, max_length=64)
-    by: str = Field(min_length=1, max_length=200)
-    reason: str = Field(default="", max_length=2000)
+    owner_team: RequestText = Field(min_length=1, max_length=64)
+    by: RequestText = Field(min_length=1, max_length=200)
+    reason: RequestText = Field(default="", max_length=2000)
 
 
 class ConfirmBody(_Body):
-    by: str = Field(min_length=1, max_length=200, description="the agent who told the customer")
+    by: RequestText = Field(
+        min_length=1, max_length=200, description="the agent who told the customer"
+    )
 
 
 class ReassignBody(_Body):
-    to_team: str = Field(min_length=1, max_length=64)
-    by: str = Field(min_length=1, max_length=200)
-    reason: str = Field(default="", max_length=2000)
+    to_team: RequestText = Field(min_length=1, max_length=64)
+    by: RequestText = Field(min_length=1, max_length=200)
+    reason: RequestText = Field(default="", max_length=2000)
 
 
 class NoteBody(_Body):
-    by: str = Field(min_length=1, max_length=200)
-    text: str = Field(min_length=1, max_length=5000)
+    by: RequestText = Field(min_length=1, max_length=200)
+    text: RequestText = Field(min_length=1, max_length=5000)
 
 
 class Accepted(BaseModel):

@@ -20,6 +20,7 @@ from api.auth import public, require
 from escalation.apikeys import Permission
 from escalation.closing import GapCategory, KbDraftInput, ReviewInput, SurveyIssued
 from escalation.models import TICKET_ID_PATTERN
+from escalation.request_text import RequestText
 from store import models_analytics as ma
 from store.closing import ClosingStore, SurveyError, SurveyProblem, kb_markdown
 from store.models import Escalation as EscalationRow
@@ -57,8 +58,8 @@ class _Body(BaseModel):
 class EscalationRef(_Body):
     """An escalation by its key, or the latest escalation of a ticket."""
 
-    escalation_key: str | None = Field(default=None, max_length=240)
-    ticket_id: str | None = Field(default=None, pattern=TICKET_ID_PATTERN)
+    escalation_key: RequestText | None = Field(default=None, max_length=240)
+    ticket_id: RequestText | None = Field(default=None, pattern=TICKET_ID_PATTERN)
 
     @model_validator(mode="after")
     def _one_of(self) -> EscalationRef:
@@ -85,7 +86,7 @@ class SurveyCreate(EscalationRef):
 
 class SurveyAnswer(_Body):
     score: int = Field(ge=1, le=5, description="1 (very dissatisfied) to 5 (very satisfied)")
-    comment: str = Field(default="", max_length=5000)
+    comment: RequestText = Field(default="", max_length=5000)
 
 
 class SurveyState(BaseModel):
@@ -180,15 +181,15 @@ class ReviewBody(EscalationRef):
     preventable: bool | None = None
     gap_category: GapCategory | None = None
     reopened: bool = False
-    agent_feedback: str = Field(default="", max_length=5000)
-    specialist_feedback: str = Field(default="", max_length=5000)
-    reviewed_by: str = Field(default="", max_length=200)
-    agent_id: str | None = Field(default=None, max_length=200)
-    trigger_types: list[str] = Field(default_factory=list, max_length=50)
+    agent_feedback: RequestText = Field(default="", max_length=5000)
+    specialist_feedback: RequestText = Field(default="", max_length=5000)
+    reviewed_by: RequestText = Field(default="", max_length=200)
+    agent_id: RequestText | None = Field(default=None, max_length=200)
+    trigger_types: list[RequestText] = Field(default_factory=list, max_length=50)
     kb_article_needed: bool = Field(
         default=False, description="create a KB article draft from the resolution"
     )
-    kb_title: str | None = Field(default=None, max_length=300)
+    kb_title: RequestText | None = Field(default=None, max_length=300)
 
 
 class ReviewRecorded(BaseModel):
@@ -271,8 +272,8 @@ async def record_review(body: ReviewBody, store: ClosingDep) -> ReviewRecorded:
 
 # ------------------------------------------------------------------------------ KB drafts
 class KbDraftCreate(EscalationRef):
-    title: str | None = Field(default=None, max_length=300)
-    created_by: str = Field(default="api", max_length=200)
+    title: RequestText | None = Field(default=None, max_length=300)
+    created_by: RequestText = Field(default="api", max_length=200)
 
 
 @router.post(
@@ -339,9 +340,9 @@ async def get_kb_draft(draft_id: DraftId, store: ClosingDep) -> KbDraftOut:
 
 # ------------------------------------------------------------------------------ workload
 class HandledTicket(_Body):
-    ticket_id: str = Field(pattern=TICKET_ID_PATTERN)
-    agent_id: str = Field(min_length=1, max_length=200)
-    team: str | None = Field(default=None, max_length=64)
+    ticket_id: RequestText = Field(pattern=TICKET_ID_PATTERN)
+    agent_id: RequestText = Field(min_length=1, max_length=200)
+    team: RequestText | None = Field(default=None, max_length=64)
     handled_at: datetime | None = None
 
 

@@ -21,6 +21,7 @@ from escalation.apikeys import Permission
 from escalation.models import Recipient
 from escalation.oncall import effective_schedule, resolve_oncall
 from escalation.policy import Policy
+from escalation.request_text import RequestText
 from escalation.schedules import (
     Assignment,
     Level,
@@ -57,10 +58,12 @@ class _Body(BaseModel):
 
 
 class _Period(_Body):
-    person: str = Field(min_length=1, max_length=64, description="a person id of the policy")
+    person: RequestText = Field(
+        min_length=1, max_length=64, description="a person id of the policy"
+    )
     start: AwareDatetime = Field(description="ISO 8601 with a time zone, e.g. ...T09:00:00Z")
     end: AwareDatetime
-    note: str = Field(default="", max_length=500)
+    note: RequestText = Field(default="", max_length=500)
 
     @model_validator(mode="after")
     def _ordered(self) -> _Period:

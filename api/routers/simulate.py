@@ -14,6 +14,7 @@ from api.auth import Principal, require
 from api.deps import PolicyDep, RepositoryDep
 from escalation.apikeys import Permission
 from escalation.planning import PlanError
+from escalation.request_text import RequestText
 from escalation.simulate import Simulation, simulate, simulation_window
 from escalation.vocabulary import Priority, RouteKey
 from store.schedules import ScheduleStore
@@ -26,7 +27,7 @@ class SimulateBody(BaseModel):
 
     priority: Priority
     route: RouteKey = RouteKey.TECHNICAL
-    team: str | None = Field(default=None, description="override the route's first team")
+    team: RequestText | None = Field(default=None, description="override the route's first team")
     at: AwareDatetime | None = Field(default=None, description="start instant; default now")
     suspected_bug: bool = False
     runtime_changes: bool = Field(

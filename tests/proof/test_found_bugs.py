@@ -171,10 +171,6 @@ async def test_fallback_is_recorded_in_notifications(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: request strings accept NUL, which PostgreSQL refuses; the timeline activity then retries forever",  # noqa: E501
-)
 async def test_nul_character_in_ticket_text_is_refused_at_the_boundary(
     dev_env: WorkflowEnvironment,
     database_url: str,
