@@ -37,6 +37,7 @@ from typing import Any
 
 from temporalio.client import Client
 
+from activities.crm_enrichment import CrmEnricher
 from activities.escalation_starter import (
     escalation_workflow_id,
     signal_escalation,
@@ -68,7 +69,13 @@ from escalation.intake_package import (
     PackageSimilar,
     build_package,
 )
-from escalation.intake_results import EscalationRef, Suggestion, TicketEventResult, WatchRef
+from escalation.intake_results import (
+    CrmEnrichment,
+    EscalationRef,
+    Suggestion,
+    TicketEventResult,
+    WatchRef,
+)
 from escalation.models import Channel, NoteInput, TicketUpdatedInput
 from escalation.policy import Policy
 from escalation.settings import Settings
@@ -139,6 +146,7 @@ class IntakeService:
         settings: Settings,
         scorer: SentimentScorer,
         client: ClientProvider,
+        crm: CrmEnricher | None = None,
     ) -> None:
         self._repo = repository
         self._policy = policy
@@ -146,10 +154,15 @@ class IntakeService:
         self._settings = settings
         self._scorer = scorer
         self._client = client
+        self._crm = crm
 
     @property
     def repository(self) -> IntakeRepository:
         return self._repo
+
+    async def aclose(self) -> None:
+        if self._crm is not None:
+            await self._crm.aclose()
 
     # ------------------------------------------------------------------ entry points
     async def ingest(
@@ -176,6 +189,11 @@ class IntakeService:
                 return stored.model_copy(update={"duplicate": True})
             raise EventInFlight(key)
         try:
+            # After the claim, so a replay never asks the CRM; before the evaluation, so the
+            # triggers (VIP, revenue, health drop) see the account as the CRM knows it.
+            crm: CrmEnrichment | None = None
+            if self._crm is not None:
+                event, crm = await self._crm.enrich(event)
             return await self._process(
                 event,
                 source=source,
@@ -184,6 +202,7 @@ class IntakeService:
                 evaluated_at=now,
                 merge=source in VENDOR_SOURCES,
                 tell_the_watch=True,
+                crm=crm,
             )
         except BaseException:
             await asyncio.shield(asyncio.to_thread(self._repo.release_event, claim.event_row_id))
@@ -231,6 +250,7 @@ class IntakeService:
         evaluated_at: datetime,
         merge: bool,
         tell_the_watch: bool,
+        crm: CrmEnrichment | None = None,
     ) -> TicketEventResult:
         prepared = await asyncio.to_thread(self._prepare, event, evaluated_at, merge)
         client = await self._client()
@@ -260,6 +280,7 @@ class IntakeService:
             escalation=escalation,
             watch=watch,
             package_url=f"/v1/escalations/{escalation.ticket_id}/package" if escalation else None,
+            crm=crm,
         )
         await asyncio.to_thread(self._record, prepared, result, source, row_id)
         return result

@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.gateway = TemporalGateway(settings)
         await access.start(app)
         yield
+        intake = getattr(app.state, "intake", None)  # built on first use (routers/tickets.py)
+        if intake is not None:
+            await intake.aclose()
         engine.dispose()
 
     app = FastAPI(

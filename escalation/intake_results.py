@@ -54,6 +54,31 @@ class Suggestion(_Out):
     triggers: list[TriggerKind]
 
 
+class CrmEnrichment(_Out):
+    """What the CRM lookup added to the event's customer, or why it added nothing. Present only
+    when a CRM is configured; a missing or failed lookup is recorded here, never an error."""
+
+    crm: str | None = Field(
+        default=None, description="hubspot or salesforce: the CRM that answered last."
+    )
+    account_id: str = Field(description="The account id asked for (the event's customer_id).")
+    status: Literal["found", "not_found", "unavailable", "refused", "not_configured"] = Field(
+        description="found; not_found (no such account); unavailable (timeout, 429, 5xx); "
+        "refused (401/403/400: a configuration problem)."
+    )
+    cached: bool = Field(default=False, description="Answered from the lookup cache.")
+    filled: list[str] = Field(
+        default_factory=list, description="Customer fields taken from the CRM (tier, arr, ...)."
+    )
+    missing: list[str] = Field(
+        default_factory=list,
+        description="Fields neither the ticket system nor the CRM gave (tier, arr, "
+        "health_score, csm).",
+    )
+    csm: str | None = Field(default=None, description="The account's customer success manager.")
+    reason: str | None = Field(default=None, description="Why the lookup gave nothing.")
+
+
 class TicketEventResult(_Out):
     event_key: str = Field(description="The idempotency key the event was stored under.")
     source: str = Field(description="api, zendesk, freshdesk, intercom or clock.")
@@ -75,4 +100,7 @@ class TicketEventResult(_Out):
     watch: WatchRef | None = None
     package_url: str | None = Field(
         default=None, description="Where the escalation package of the ticket is served."
+    )
+    crm: CrmEnrichment | None = Field(
+        default=None, description="The CRM lookup (only when a CRM is configured)."
     )

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.crm_enrichment import build_crm_enricher
 from activities.intake_service import EventInFlight, ImplausibleEvent, IntakeService
 from api.auth import require
 from api.temporal_gateway import TemporalGateway
@@ -25,7 +26,7 @@ READ = [Depends(require(Permission.READ))]
 
 def get_intake(request: Request) -> IntakeService:
     """The process's intake service, built on first use from what the lifespan set up (the
-    VADER lexicon is read once)."""
+    VADER lexicon is read once; the lifespan closes its CRM client)."""
     state = request.app.state
     service: IntakeService | None = getattr(state, "intake", None)
     if service is None:
@@ -36,6 +37,7 @@ def get_intake(request: Request) -> IntakeService:
             settings=state.settings,
             scorer=VaderScorer(),
             client=gateway.client,
+            crm=build_crm_enricher(state.settings),  # None without CRM credentials
         )
         state.intake = service
     return service
