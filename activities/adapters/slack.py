@@ -8,7 +8,11 @@ the 2021 spec spells it) and Slack's own transient server errors are retryable, 
 error is permanent (`SlackApiError`, which carries the error code).
 
 Slack has no idempotency key: a retried `chat.postMessage` posts twice, so callers keep the
-returned channel id + ts and use `chat.update` afterwards.
+returned channel id + ts and use `chat.update` afterwards. `conversations.create` is made
+idempotent by its deterministic name: on `name_taken` the channel of that name is looked up
+(`conversations.list`) and reused when our bot created it and it is not archived, since then it
+is the room an earlier attempt opened although its answer was lost; a name taken by anyone
+else's channel gets a `-2`, `-3`, ... suffix.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import re
 import unicodedata
 from typing import Any, Final, Literal
+from urllib.parse import urlencode
 
 import httpx
 
@@ -36,6 +41,10 @@ VENDOR: Final = "slack"
 CHANNEL_NAME_RE: Final = re.compile(r"^[a-z0-9_-]{1,80}$")
 MAX_CHANNEL_NAME: Final = 80
 MAX_NAME_ATTEMPTS: Final = 10
+# conversations.list page size: Slack recommends no more than 200 per page.
+LIST_PAGE_LIMIT: Final = 200
+# A workspace with more channels than this is not scanned further for a lost war room.
+MAX_LIST_PAGES: Final = 50
 MAX_TEXT: Final = 40_000
 MAX_SECTION_TEXT: Final = 3000
 MAX_BLOCK_ID: Final = 255
@@ -240,31 +249,77 @@ class SlackAdapter:
         )
 
     async def create_channel(self, *, name: str, idempotency_key: str) -> DeliveryReceipt:
-        """`conversations.create` of a public channel named after `name` (normalised). When
-        the name is taken, tries `<name>-2`, `<name>-3`, ... (up to 10 names). external_id
-        is the channel id, detail["name"] the name it got."""
+        """`conversations.create` of a public channel named after `name` (normalised).
+
+        When the name is taken by a live channel our bot created (an earlier attempt whose
+        answer was lost), that channel is returned (detail["reused"] is True). When it is
+        taken by another channel, tries `<name>-2`, `<name>-3`, ... (up to 10 names), each
+        reused on the same terms. external_id is the channel id, detail["name"] the name."""
         base_name = normalize_channel_name(name)
         operation = "create_channel"
         if not self.live:
             return await self._to_outbox(operation, idempotency_key, {"name": base_name})
+        ours: dict[str, dict[str, Any]] | None = None  # listed once, at the first name_taken
         for attempt in range(1, MAX_NAME_ATTEMPTS + 1):
             candidate = _with_suffix(base_name, attempt)
             try:
                 data = await self._call("conversations.create", {"name": candidate})
             except SlackApiError as exc:
-                if exc.error == "name_taken" and attempt < MAX_NAME_ATTEMPTS:
+                if exc.error != "name_taken":
+                    raise
+                if ours is None:
+                    ours = await self._own_channels()
+                if candidate in ours:
+                    return self._channel_receipt(ours[candidate], candidate, reused=True)
+                if attempt < MAX_NAME_ATTEMPTS:
                     continue
                 raise
             channel = data.get("channel")
-            channel_obj = channel if isinstance(channel, dict) else {}
-            return DeliveryReceipt(
-                vendor=VENDOR,
-                operation=operation,
-                delivered=True,
-                external_id=str(channel_obj.get("id", "")) or None,
-                detail={"name": channel_obj.get("name", candidate)},
+            return self._channel_receipt(
+                channel if isinstance(channel, dict) else {}, candidate, reused=False
             )
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _channel_receipt(
+        channel: dict[str, Any], candidate: str, *, reused: bool
+    ) -> DeliveryReceipt:
+        return DeliveryReceipt(
+            vendor=VENDOR,
+            operation="create_channel",
+            delivered=True,
+            external_id=str(channel.get("id", "")) or None,
+            detail={"name": channel.get("name", candidate), "reused": reused},
+        )
+
+    async def _own_channels(self) -> dict[str, dict[str, Any]]:
+        """Live public channels created by our bot user, by name (`auth.test` names the bot
+        user; `conversations.list` pages through the channels with its cursor)."""
+        bot_user = str((await self._call_form("auth.test", {})).get("user_id") or "")
+        found: dict[str, dict[str, Any]] = {}
+        cursor = ""
+        for _ in range(MAX_LIST_PAGES):
+            params = {
+                "types": "public_channel",
+                "exclude_archived": "true",
+                "limit": str(LIST_PAGE_LIMIT),
+            }
+            if cursor:
+                params["cursor"] = cursor
+            data = await self._call_form("conversations.list", params)
+            for channel in data.get("channels") or []:
+                if (
+                    isinstance(channel, dict)
+                    and bot_user
+                    and channel.get("creator") == bot_user
+                    and not channel.get("is_archived")
+                ):
+                    found[str(channel.get("name"))] = channel
+            metadata = data.get("response_metadata")
+            cursor = str(metadata.get("next_cursor") or "") if isinstance(metadata, dict) else ""
+            if not cursor:
+                break
+        return found
 
     async def invite(
         self, *, channel_id: str, user_ids: list[str], idempotency_key: str
@@ -308,15 +363,31 @@ class SlackAdapter:
         )
 
     async def _call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self._answer(
+            method,
+            content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            content_type="application/json; charset=utf-8",
+        )
+
+    async def _call_form(self, method: str, params: dict[str, str]) -> dict[str, Any]:
+        """Read methods (`auth.test`, `conversations.list`): Slack takes JSON bodies for most
+        write methods only, so these send their arguments form-encoded."""
+        return await self._answer(
+            method,
+            content=urlencode(params).encode("ascii"),
+            content_type="application/x-www-form-urlencoded",
+        )
+
+    async def _answer(self, method: str, *, content: bytes, content_type: str) -> dict[str, Any]:
         url = f"{self._settings.slack_api_url.rstrip('/')}/{method}"
         response = await send_request(
             VENDOR,
             self._client,
             "POST",
             url,
-            content=json.dumps(body, ensure_ascii=False).encode("utf-8"),
+            content=content,
             headers={
-                "Content-Type": "application/json; charset=utf-8",
+                "Content-Type": content_type,
                 "Authorization": f"Bearer {self._settings.slack_bot_token}",
             },
         )

@@ -337,3 +337,75 @@ async def test_outbox_mode_without_bot_token(http: httpx.AsyncClient, outbox: Me
         ("invite", "esc:invite", {"channel": "C1", "users": "U1,U2"}),
     ]
     assert {m.vendor for m in outbox.messages} == {"slack"}
+
+
+# -- war rooms: a lost answer must not open a second room -------------------------------------
+
+
+async def test_create_channel_reuses_the_room_it_created_when_the_answer_was_lost(
+    slack_server: SlackServer, http: httpx.AsyncClient, outbox: MemoryOutbox
+) -> None:
+    slack = adapter(slack_server, http, outbox)
+    slack_server.fail_next("/conversations.create", lose_response=True, times=1)
+    with pytest.raises(RetryableVendorError):
+        await slack.create_channel(name="war-room-T-7", idempotency_key="k")
+    created = slack_server.channel("war-room-t-7")
+    assert created is not None and created.creator == SlackServer.bot_user_id
+
+    again = await slack.create_channel(name="war-room-T-7", idempotency_key="k")
+
+    assert again.external_id == created.id
+    assert again.detail == {"name": "war-room-t-7", "reused": True}
+    assert sorted(c.name for c in slack_server.channels.values() if "t-7" in c.name) == [
+        "war-room-t-7"
+    ]
+    listed = slack_server.requests_to("/conversations.list")
+    assert [r.form_value("exclude_archived") for r in listed] == ["true"]
+    assert len(slack_server.requests_to("/auth.test")) == 1
+    assert slack_server.schema_violations == []
+
+
+async def test_create_channel_pages_through_conversations_list(
+    slack_server: SlackServer, http: httpx.AsyncClient, outbox: MemoryOutbox
+) -> None:
+    slack_server.max_page_size = 2  # Slack may answer fewer than `limit` per page
+    for n in range(5):
+        slack_server.add_channel(f"team-{n}")
+    own = slack_server.add_channel("war-room-t-8", creator=SlackServer.bot_user_id)  # 9th
+
+    receipt = await adapter(slack_server, http, outbox).create_channel(
+        name="war-room-T-8", idempotency_key="k"
+    )
+
+    assert receipt.external_id == own and receipt.detail["reused"] is True
+    cursors = [r.form_value("cursor") for r in slack_server.requests_to("/conversations.list")]
+    assert len(cursors) == 5 and cursors[0] is None and all(cursors[1:])
+    assert slack_server.schema_violations == []
+
+
+async def test_create_channel_suffixes_a_name_taken_by_a_room_that_is_not_ours(
+    slack_server: SlackServer, http: httpx.AsyncClient, outbox: MemoryOutbox
+) -> None:
+    """Someone else's channel, or our own but archived (no one would see the post): -2."""
+    slack_server.add_channel("war-room-t-9")  # created by a person
+    slack_server.add_channel("war-room-t-9-2", archived=True, creator=SlackServer.bot_user_id)
+
+    receipt = await adapter(slack_server, http, outbox).create_channel(
+        name="war-room-T-9", idempotency_key="k"
+    )
+
+    assert receipt.detail == {"name": "war-room-t-9-3", "reused": False}
+    assert len(slack_server.requests_to("/conversations.list")) == 1  # listed once
+    assert slack_server.schema_violations == []
+
+
+def test_the_local_server_flags_json_bodies_on_read_methods(slack_server: SlackServer) -> None:
+    """The local server holds the adapter to Slack's rule: read methods take form bodies (a
+    JSON body's arguments are not read, so this bad limit goes unnoticed by "Slack")."""
+    headers = {"Authorization": f"Bearer {slack_server.token}"}
+    url = f"{slack_server.base_url}/conversations.list"
+    as_json = httpx.post(url, json={"limit": 5000}, headers=headers)
+    assert as_json.json()["ok"] is True
+    assert any("form-encoded" in v for v in slack_server.schema_violations)
+    as_form = httpx.post(url, data={"limit": "5000"}, headers=headers)
+    assert as_form.json() == {"ok": False, "error": "invalid_limit"}

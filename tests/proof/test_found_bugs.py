@@ -227,10 +227,6 @@ async def test_nul_character_in_ticket_text_is_refused_at_the_boundary(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: a retried conversations.create after a lost answer gets name_taken and opens war-room-…-2",  # noqa: E501
-)
 async def test_lost_war_room_answer_opens_no_second_war_room(
     dev_env: WorkflowEnvironment,
     database_url: str,

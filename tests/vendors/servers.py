@@ -636,6 +636,7 @@ class SlackChannel:
     members: set[str] = field(default_factory=set)
     messages: list[dict[str, Any]] = field(default_factory=list)
     created: int = 0
+    creator: str = "U0ADMIN001"  # a person; channels made by conversations.create: the bot
 
     def as_conversation(self) -> dict[str, Any]:
         """The channel as Slack's conversation object."""
@@ -644,7 +645,7 @@ class SlackChannel:
             "name": self.name,
             "name_normalized": self.name,
             "created": self.created,
-            "creator": SlackServer.bot_user_id,
+            "creator": self.creator,
             "is_channel": not self.is_private,
             "is_group": self.is_private,
             "is_im": False,
@@ -683,6 +684,12 @@ class SlackServer(VendorServer):
     `chat.update` needs the channel *id* and an existing ts (`message_not_found` otherwise).
     `conversations.create` refuses taken names (archived ones too) with `name_taken`;
     `conversations.invite` reports `already_in_channel` when every user is already a member.
+    `auth.test` names the bot user (`user_id`, the `creator` of the channels it creates;
+    `add_channel` makes channels created by a person unless given `creator=`).
+    `conversations.list` (form-encoded, as Slack's read methods take it) pages through the
+    channels with an opaque `cursor` and `response_metadata.next_cursor`, honouring `limit`
+    (1..1000), `exclude_archived` and `types`; `max_page_size` makes pages shorter than
+    `limit`, as Slack may (tests of pagination).
     Auth: `Authorization: Bearer <token>` (missing: `not_authed`, wrong: `invalid_auth`).
     Bodies must be JSON with `charset=utf-8` (a missing charset is a violation, as Slack warns
     `missing_charset`) and are validated against the derived JSON-body schema and the required
@@ -693,7 +700,16 @@ class SlackServer(VendorServer):
     vendor = "slack"
     prefix = "/api"
     bot_user_id = "U0BOTUSER1"
-    methods = ("chat.postMessage", "chat.update", "conversations.create", "conversations.invite")
+    methods = (
+        "chat.postMessage",
+        "chat.update",
+        "conversations.create",
+        "conversations.invite",
+        "auth.test",
+        "conversations.list",
+    )
+    # Methods outside the 2021 subset file: checked against hand-written rules (form bodies).
+    form_methods = ("auth.test", "conversations.list")
 
     def __init__(
         self,
@@ -707,6 +723,7 @@ class SlackServer(VendorServer):
         self.token = token
         self.auto_create_channels = auto_create_channels
         self.channels: dict[str, SlackChannel] = {}
+        self.max_page_size = 1000
         self._ids = 0
         self._ts = 0
         for name in channels:
@@ -714,8 +731,16 @@ class SlackServer(VendorServer):
 
     # -- state helpers ----------------------------------------------------------------------
 
-    def add_channel(self, name: str, *, archived: bool = False, members: Iterable[str] = ()) -> str:
-        """Create a channel (e.g. to make a name taken); returns its id."""
+    def add_channel(
+        self,
+        name: str,
+        *,
+        archived: bool = False,
+        members: Iterable[str] = (),
+        creator: str | None = None,
+    ) -> str:
+        """Create a channel (e.g. to make a name taken); returns its id. `creator` defaults to
+        a person; pass `SlackServer.bot_user_id` for a channel our bot created."""
         with self._lock:
             self._ids += 1
             channel_id = f"C{self._ids:09d}"
@@ -726,6 +751,8 @@ class SlackServer(VendorServer):
                 members={self.bot_user_id, *members},
                 created=int(time.time()),
             )
+            if creator is not None:
+                self.channels[channel_id].creator = creator
             return channel_id
 
     def channel(self, id_or_name: str) -> SlackChannel | None:
@@ -791,6 +818,8 @@ class SlackServer(VendorServer):
             return [f"unexpected Slack method {method!r}"]
         problems: list[str] = []
         content_type = request.header("content-type") or ""
+        if method in self.form_methods:
+            return self._validate_read(method, request)
         if content_type.startswith("application/json"):
             if "charset=utf-8" not in content_type.replace(" ", "").lower():
                 problems.append("missing_charset: use 'application/json; charset=utf-8'")
@@ -818,6 +847,30 @@ class SlackServer(VendorServer):
         validate = schemas.json_schema_validator(schemas.SLACK_JSON_BODIES, method)
         return problems + validate(body)
 
+    def _validate_read(self, method: str, request: RecordedRequest) -> list[str]:
+        """auth.test and conversations.list (docs.slack.dev method pages): arguments as a
+        form or query string; Slack takes JSON bodies for write methods only."""
+        problems: list[str] = []
+        content_type = request.header("content-type") or ""
+        if request.body and not content_type.startswith("application/x-www-form-urlencoded"):
+            problems.append(f"{method} takes form-encoded arguments, not {content_type!r}")
+        if not (request.header("authorization") or "").startswith("Bearer "):
+            problems.append("no 'Authorization: Bearer <token>' header")
+        args = {k: v[-1] for k, v in {**request.query, **(request.form or {})}.items()}
+        allowed = {
+            "auth.test": set(),
+            "conversations.list": {"cursor", "exclude_archived", "limit", "types", "team_id"},
+        }[method]
+        problems += [f"$: unknown argument {name!r} for {method}" for name in args.keys() - allowed]
+        if "limit" in args and not (args["limit"].isdigit() and 1 <= int(args["limit"]) <= 1000):
+            problems.append("$.limit: must be an integer from 1 to 1000")
+        if args.get("exclude_archived", "true") not in ("true", "false", "1", "0"):
+            problems.append("$.exclude_archived: must be true or false")
+        kinds = {"public_channel", "private_channel", "mpim", "im"}
+        if "types" in args and not set(args["types"].split(",")) <= kinds:
+            problems.append(f"$.types: each of {sorted(kinds)}")
+        return problems
+
     def route(self, request: RecordedRequest) -> Response:
         method = request.path.removeprefix(self.prefix + "/")
         if request.method != "POST" or method not in self.methods:
@@ -827,6 +880,9 @@ class SlackServer(VendorServer):
             return self._error("not_authed")
         if authorization != f"Bearer {self.token}":
             return self._error("invalid_auth")
+        if method in self.form_methods:
+            args = {k: v[-1] for k, v in {**request.query, **(request.form or {})}.items()}
+            return self._auth_test() if method == "auth.test" else self._list(args)
         body = self._body(request)
         if body is None:
             return self._error("invalid_arguments")
@@ -943,9 +999,58 @@ class SlackServer(VendorServer):
             )
         if any(c.name == name for c in self.channels.values()):
             return self._error("name_taken")
-        channel = self.channels[self.add_channel(name)]
+        channel = self.channels[self.add_channel(name, creator=self.bot_user_id)]
         channel.is_private = bool(body.get("is_private", False))
         return Response.json(200, {"ok": True, "channel": channel.as_conversation()})
+
+    def _auth_test(self) -> Response:
+        return Response.json(
+            200,
+            {
+                "ok": True,
+                "url": "https://escalation-test.slack.com/",
+                "team": "Escalation Test",
+                "user": "escalation-bot",
+                "team_id": "T0TEST0001",
+                "user_id": self.bot_user_id,
+                "bot_id": "B0TESTBOT1",
+                "is_enterprise_install": False,
+            },
+        )
+
+    def _list(self, args: dict[str, str]) -> Response:
+        limit_text = args.get("limit", "100")
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 1000:
+            return self._error("invalid_limit")
+        kinds = set(args.get("types", "public_channel").split(","))
+        if not kinds <= {"public_channel", "private_channel", "mpim", "im"}:
+            return self._error("invalid_types")
+        start = 0
+        if args.get("cursor"):
+            try:
+                start = int(base64.b64decode(args["cursor"], validate=True).decode().split(":")[1])
+            except (ValueError, IndexError):
+                return self._error("invalid_cursor")
+        exclude_archived = args.get("exclude_archived") in ("true", "1")
+        listed = [
+            c
+            for c in self.channels.values()
+            if ("private_channel" if c.is_private else "public_channel") in kinds
+            and not (exclude_archived and c.is_archived)
+        ]
+        size = min(int(limit_text), self.max_page_size)
+        page = listed[start : start + size]
+        after = start + len(page)
+        more = after < len(listed)
+        cursor = base64.b64encode(f"offset:{after}".encode()).decode() if more else ""
+        return Response.json(
+            200,
+            {
+                "ok": True,
+                "channels": [c.as_conversation() for c in page],
+                "response_metadata": {"next_cursor": cursor},
+            },
+        )
 
     def _invite(self, body: dict[str, Any]) -> Response:
         channel = self._resolve_channel(body.get("channel"), allow_name=False)
