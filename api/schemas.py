@@ -59,7 +59,9 @@ class EscalationCreated(BaseModel):
     workflow_id: str
     created: bool = Field(description="false when the ticket already had a running escalation")
     temporal_ui_url: str
-    state: EscalationState | None = None
+    state: EscalationState | None = Field(
+        default=None, description="present with `?wait=true` when a worker answered in time"
+    )
 
 
 class AcknowledgeBody(_Body):

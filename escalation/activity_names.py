@@ -16,6 +16,7 @@ HAND_BACK: Final = "hand_back_resolution"
 DELIVER_ACTION: Final = "deliver_action"
 SYNC_CHANNELS: Final = "sync_channels"
 RECORD_TIMELINE: Final = "record_timeline"
+RECORD_TIMELINE_BATCH: Final = "record_timeline_batch"
 
 SIGNAL_ACKNOWLEDGE: Final = "acknowledge"
 SIGNAL_RESOLVE: Final = "resolve"

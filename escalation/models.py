@@ -359,6 +359,17 @@ class TimelineEntry(_Model):
     started_at: datetime | None = None
 
 
+# At most this many lines per batch: keeps one activity payload far below the 2 MB limit.
+TIMELINE_BATCH_MAX = 50
+
+
+class TimelineBatch(_Model):
+    """Timeline lines recorded together: what a workflow wrote while the previous batch was
+    in flight (one activity instead of one per line)."""
+
+    entries: list[TimelineEntry] = Field(min_length=1, max_length=TIMELINE_BATCH_MAX)
+
+
 class EscalationState(_Model):
     """What the `state` query answers: the live picture of one escalation."""
 

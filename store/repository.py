@@ -45,24 +45,35 @@ class Repository:
     # ------------------------------------------------------------------ timeline
     def record_timeline(self, entry: TimelineEntry) -> bool:
         with self._sessions.begin() as session:
-            inserted = _insert_ignoring_conflicts(
-                session,
-                models.TimelineEvent.__table__,
-                {
-                    "event_key": entry.event_key,
-                    "escalation_key": entry.escalation_key,
-                    "ticket_id": entry.ticket_id,
-                    "sequence": entry.sequence,
-                    "kind": entry.kind,
-                    "at": entry.at,
-                    "actor": entry.actor,
-                    "via": entry.via.value,
-                    "step_index": entry.step_index,
-                    "detail": entry.detail,
-                },
+            return self._record_timeline_in(session, entry)
+
+    def record_timeline_batch(self, entries: list[TimelineEntry]) -> int:
+        """Record several lines in one transaction (in sequence order); how many were new."""
+        with self._sessions.begin() as session:
+            return sum(
+                self._record_timeline_in(session, entry)
+                for entry in sorted(entries, key=lambda e: e.sequence)
             )
-            self._apply_snapshot(session, entry)
-            return inserted
+
+    def _record_timeline_in(self, session: Session, entry: TimelineEntry) -> bool:
+        inserted = _insert_ignoring_conflicts(
+            session,
+            models.TimelineEvent.__table__,
+            {
+                "event_key": entry.event_key,
+                "escalation_key": entry.escalation_key,
+                "ticket_id": entry.ticket_id,
+                "sequence": entry.sequence,
+                "kind": entry.kind,
+                "at": entry.at,
+                "actor": entry.actor,
+                "via": entry.via.value,
+                "step_index": entry.step_index,
+                "detail": entry.detail,
+            },
+        )
+        self._apply_snapshot(session, entry)
+        return inserted
 
     def _apply_snapshot(self, session: Session, entry: TimelineEntry) -> None:
         row = session.get(models.Escalation, entry.escalation_key, with_for_update=True)

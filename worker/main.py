@@ -128,6 +128,7 @@ async def escalation_worker(
                 planning.resolve_step,
                 planning.check_availability,
                 recording.record_timeline,
+                recording.record_timeline_batch,
                 delivery.deliver_action,
                 delivery.sync_channels,
                 ticket_watch.check_ticket_clock,

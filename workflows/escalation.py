@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from escalation.models import (
         ACK_TARGET_SECONDS,
+        TIMELINE_BATCH_MAX,
         AcknowledgeInput,
         ActionOutcome,
         AgentConfirmInput,
@@ -61,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         SyncRequest,
         SyncResult,
         TicketUpdatedInput,
+        TimelineBatch,
         TimelineEntry,
     )
     from escalation.policy import ActionKind, StopCondition, Target
@@ -87,6 +89,8 @@ PATCH_EARLY_STOP = "stop-requested-before-plan"
 PATCH_DELIVERY_ORDER = "deliver-in-step-order"
 # The acknowledge/resolve Updates answer once the state changed; the channel sync runs on.
 PATCH_SYNC_IN_BACKGROUND = "sync-channels-in-background"
+# Timeline lines written while a previous write is in flight go together in one activity.
+PATCH_TIMELINE_BATCHES = "timeline-in-batches"
 
 _VENDOR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -155,10 +159,14 @@ class EscalationWorkflow:
         # Deliveries not finished yet: number -> ((generation, step index), action kind).
         self._in_flight: dict[int, tuple[tuple[int, int], ActionKind]] = {}
         self._dispatched = 0
+        self._batch_timeline = False
+        self._unrecorded: list[TimelineEntry] = []
+        self._flushing = False
 
     # ------------------------------------------------------------------ main line
     @workflow.run
     async def run(self, request: EscalationInput) -> EscalationState:
+        self._batch_timeline = workflow.patched(PATCH_TIMELINE_BATCHES)
         await self._load_plan(team=request.team)
         # Decided once, here: a history recorded before a patch keeps its old behaviour.
         self._honour_early_stop = workflow.patched(PATCH_EARLY_STOP)
@@ -1106,7 +1114,31 @@ class EscalationWorkflow:
         )
         # Not awaited: a slow or restarting database must never delay a page. The sequence
         # number lets the store apply snapshots in order whatever order they arrive in.
-        self._tasks.append(asyncio.create_task(self._store(entry)))
+        if not self._batch_timeline:
+            self._tasks.append(asyncio.create_task(self._store(entry)))
+            return
+        self._unrecorded.append(entry)
+        if not self._flushing:
+            self._flushing = True
+            self._tasks.append(asyncio.create_task(self._flush_timeline()))
+
+    async def _flush_timeline(self) -> None:
+        """One activity for every line written since the last one started (a burst of lines
+        in one workflow task, or while the store was slow, costs one activity, not one each)."""
+        try:
+            while self._unrecorded:
+                batch = self._unrecorded[:TIMELINE_BATCH_MAX]
+                del self._unrecorded[: len(batch)]
+                kinds = ", ".join(dict.fromkeys(e.kind for e in batch))
+                await workflow.execute_activity(
+                    names.RECORD_TIMELINE_BATCH,
+                    TimelineBatch(entries=batch),
+                    start_to_close_timeout=timedelta(seconds=20),
+                    retry_policy=_STORE_RETRY,
+                    summary=f"record {kinds}"[:200],
+                )
+        finally:
+            self._flushing = False
 
     async def _store(self, entry: TimelineEntry) -> None:
         await workflow.execute_activity(

@@ -76,6 +76,14 @@ async def create_escalation(
     settings: SettingsDep,
     policy: PolicyDep,
     principal: CanStart,
+    wait: Annotated[
+        bool,
+        Query(
+            description="also wait (at most 5 s) for a worker to load the plan and answer "
+            "with the escalation's state; by default the answer comes as soon as the "
+            "escalation is durably started, with `state` null"
+        ),
+    ] = False,
 ) -> EscalationCreated:
     """Escalate a ticket explicitly. Idempotent per ticket: while an escalation for the ticket
     runs, a second call returns it (200) instead of starting another."""
@@ -116,7 +124,9 @@ async def create_escalation(
     created = outcome.created
     if not created:
         response.status_code = status.HTTP_200_OK
-    state = await _state_when_ready(gateway, body.ticket_id)
+    # Not waiting by default: a busy worker must not hold the ticket system's request (the
+    # escalation is durable once started; GET shows its state).
+    state = await _state_when_ready(gateway, body.ticket_id) if wait else None
     return EscalationCreated(
         ticket_id=body.ticket_id,
         workflow_id=workflow_id,

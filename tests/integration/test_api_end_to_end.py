@@ -87,14 +87,17 @@ async def test_p0_over_http_reaches_every_vendor_and_ack_stops_paging(
         running_worker(dev_env.client, api_settings, policy, repository),
         httpx.AsyncClient(base_url=api_url, timeout=30, headers=ADMIN_HEADERS) as http,
     ):
-        created = await http.post("/v1/escalations", json=_p0(ticket))
+        created = await http.post("/v1/escalations", params={"wait": "true"}, json=_p0(ticket))
         assert created.status_code == 201, created.text
         body = created.json()
         assert body["created"] is True
         assert body["workflow_id"] == f"escalation-{ticket}"
+        # ?wait=true: the answer carries the state once the worker loaded the plan.
+        assert body["state"]["status"] == "paging" and body["state"]["priority"] == "P0"
 
         again = await http.post("/v1/escalations", json=_p0(ticket))
         assert again.status_code == 200 and again.json()["created"] is False
+        assert again.json()["state"] is None  # by default the API does not wait for a worker
 
         # T+0: PagerDuty trigger, Slack message in #incidents, email to the team manager,
         # Statuspage incident.

@@ -130,29 +130,41 @@ class History:
                 if not isinstance(data, dict):
                     continue
                 if kind == names.RESOLVE_STEP:
-                    index, ran = int(data["step"]["index"]), True
-                elif kind == names.RECORD_TIMELINE and data.get("kind") == "step_skipped":
-                    index, ran = int(data["step_index"]), False
-                else:
-                    continue
-                label = labels.get(index, "")
-                if index in decisions and (ran or not decisions[index].ran):
-                    continue
-                # A step staffed and then skipped (a resolve arrived while it was being
-                # staffed): the skip, decided later, is the step's decision.
+                    found = [(int(data["step"]["index"]), True)]
+                else:  # a skip is a timeline line, alone or in a batch (written a bit later)
+                    found = [
+                        (int(line["step_index"]), False)
+                        for line in timeline_lines(kind, data)
+                        if line.get("kind") == "step_skipped"
+                    ]
                 started = self.completed_to_started[attributes.workflow_task_completed_event_id]
                 seen = [name for event_id, name in self.signals if event_id < started]
-                decision = StepDecision(
-                    index=index,
-                    ran=ran,
-                    decided_in=started,
-                    decided_at=self.wft_time[started],
-                    signals_seen=seen,
-                )
-                decisions[index] = decision
-                if label and label in timers:
-                    decision.timer_due_at, decision.timer_fired_in = timers[label]
+                for index, ran in found:
+                    # A step staffed and then skipped (a resolve arrived while it was being
+                    # staffed): the skip, decided later, is the step's decision.
+                    if index in decisions and (ran or not decisions[index].ran):
+                        continue
+                    decision = StepDecision(
+                        index=index,
+                        ran=ran,
+                        decided_in=started,
+                        decided_at=self.wft_time[started],
+                        signals_seen=seen,
+                    )
+                    decisions[index] = decision
+                    label = labels.get(index, "")
+                    if label and label in timers:
+                        decision.timer_due_at, decision.timer_fired_in = timers[label]
         return decisions
+
+
+def timeline_lines(activity_type: str, data: dict[str, Any]) -> list[dict[str, Any]]:
+    """The timeline lines an activity's input carries: one, a batch of them, or none."""
+    if activity_type == names.RECORD_TIMELINE:
+        return [data]
+    if activity_type == names.RECORD_TIMELINE_BATCH:
+        return [line for line in data.get("entries", []) if isinstance(line, dict)]
+    return []
 
 
 def _payload_json_single(payload: Any) -> Any:

@@ -19,7 +19,7 @@ from escalation.models import EscalationState, PlanRequest
 from escalation.policy import Policy, StopCondition
 from store.repository import Repository
 from tests.proof.expected import Observed, Unit, action_units, observe, plan_for, staffed_step
-from tests.proof.history import SCHEDULED, History, _payload_json
+from tests.proof.history import SCHEDULED, History, _payload_json, timeline_lines
 from tests.vendors.plugin import VendorServers
 
 CLOSING_STEP = 100  # workflows/escalation.py: closing-loop messages use this step index
@@ -194,10 +194,10 @@ def check_store(
         if event.event_type != SCHEDULED:
             continue
         attributes = event.activity_task_scheduled_event_attributes
-        if attributes.activity_type.name == names.RECORD_TIMELINE:
-            data = _payload_json(attributes.input)
-            if isinstance(data, dict):
-                scheduled.add(str(data["event_key"]))
+        data = _payload_json(attributes.input)
+        if isinstance(data, dict):
+            for line in timeline_lines(attributes.activity_type.name, data):
+                scheduled.add(str(line["event_key"]))
     stored = {e.event_key for e in events}
     if scheduled != stored:
         problems.append(
