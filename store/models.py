@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -53,7 +63,27 @@ class Escalation(Base):
     last_sequence: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime]
 
-    __table_args__ = (Index("ix_escalations_started_at", "started_at"),)
+    # The analytics indexes are created by migration 0007_analytics_indexes (why: there).
+    __table_args__ = (
+        Index("ix_escalations_started_at", "started_at"),
+        Index("ix_escalations_team_started_at", "team", "started_at"),
+        Index("ix_escalations_ticket_id_started_at", "ticket_id", "started_at"),
+        Index(
+            "ix_escalations_open",
+            "priority",
+            "started_at",
+            postgresql_where=text("status <> 'resolved'"),
+            sqlite_where=text("status <> 'resolved'"),
+        ),
+        Index(
+            "ix_escalations_open_team",
+            "team",
+            "priority",
+            "started_at",
+            postgresql_where=text("status <> 'resolved'"),
+            sqlite_where=text("status <> 'resolved'"),
+        ),
+    )
 
 
 class TimelineEvent(Base):

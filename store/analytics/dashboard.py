@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from store.analytics.active import active_escalations
 from store.analytics.agents import agent_rates
-from store.analytics.common import E
 from store.analytics.oncall import oncall_health
 from store.analytics.outcomes import outcomes
 from store.analytics.period import Period
@@ -17,7 +15,9 @@ from store.analytics.reasons import top_reasons
 from store.analytics.routes import route_performance
 from store.analytics.schemas import Dashboard
 from store.analytics.targets import DEFAULT_TARGETS, Targets
+from store.analytics.teams import team_names
 from store.analytics.times import response_times
+from store.analytics.tuning import prepare_analytics
 from store.analytics.volume import over_time, volume
 
 
@@ -32,8 +32,9 @@ def build_dashboard(
     teams: list[str] | None = None,
 ) -> Dashboard:
     now = now or datetime.now(UTC)
+    prepare_analytics(session)
     if teams is None:
-        teams = list(session.scalars(select(E.team).distinct().order_by(E.team)))
+        teams = team_names(session)
     return Dashboard(
         generated_at=now,
         period=period,

@@ -27,6 +27,7 @@ from store.analytics.schemas import (
 )
 from store.analytics.targets import DEFAULT_TARGETS, Targets
 from store.analytics.times import response_times
+from store.analytics.tuning import prepare_analytics
 from store.analytics.volume import volume
 
 
@@ -182,6 +183,7 @@ def build_monthly_report(
     now: datetime | None = None,
 ) -> MonthlyReport:
     period = month_period(month)
+    prepare_analytics(session)
     vol = volume(session, period, None)
     times = response_times(session, period, None, targets)
     result = outcomes(session, period, None, targets)
