@@ -38,17 +38,18 @@ def outcomes(session: Session, period: Period, team: str | None, targets: Target
         .where(where)
     ).one()
 
-    reopened = session.execute(
-        select(count_if(reopened_condition(targets)))
+    # One pass over the period's escalations and their reviews for both the reopen count and
+    # the review counts (at 1M escalations each pass hash-joins the whole reviews table).
+    # A review is keyed by its escalation, so count(R.escalation_key) counts reviews.
+    reopened, reviewed, unnecessary, preventable = session.execute(
+        select(
+            count_if(E.resolved_at.is_not(None) & reopened_condition(targets)),
+            func.count(R.escalation_key),
+            count_if(R.necessary.is_(False)),
+            count_if(R.preventable.is_(True)),
+        )
         .select_from(E)
         .outerjoin(R, R.escalation_key == E.key)
-        .where(where, E.resolved_at.is_not(None))
-    ).scalar_one()
-
-    reviewed, unnecessary, preventable = session.execute(
-        select(func.count(), count_if(R.necessary.is_(False)), count_if(R.preventable.is_(True)))
-        .select_from(R)
-        .join(E, E.key == R.escalation_key)
         .where(where)
     ).one()
 

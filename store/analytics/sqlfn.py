@@ -51,10 +51,32 @@ def _floor_sqlite(element: floor_int, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
 
 
+class elapsed(FunctionElement[float]):
+    """`end - start` in seconds, as a float (clauses: start, end)."""
+
+    type = Float()
+    name = "elapsed"
+    inherit_cache = True
+
+
+@compiles(elapsed, "postgresql")
+def _elapsed_pg(element: elapsed, compiler: SQLCompiler, **kw: Any) -> str:
+    # The interval is exact (whole microseconds) and date_part gives float8. EXTRACT(EPOCH ...)
+    # of each timestamp returns numeric since PostgreSQL 14: the numeric arithmetic made the
+    # per-priority times query 3-4x slower on a month of 1M escalations (85k rows).
+    start, end = (compiler.process(c, **kw) for c in element.clauses)
+    return f"date_part('epoch', {end} - {start})"
+
+
+@compiles(elapsed)
+def _elapsed_sqlite(element: elapsed, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = element.clauses
+    return f"({compiler.process(epoch(end) - epoch(start), **kw)})"
+
+
 def seconds_between(start: Any, end: Any) -> ColumnElement[float]:
     """`end - start` in seconds (NULL when either is NULL)."""
-    result: ColumnElement[float] = epoch(end) - epoch(start)
-    return result
+    return elapsed(start, end)
 
 
 def policy_seconds(start: Any, end: Any, time_scale: Any) -> ColumnElement[float]:
