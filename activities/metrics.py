@@ -34,7 +34,7 @@ from temporalio.worker import (
 )
 
 from escalation import activity_names as names
-from escalation.models import TimelineEntry
+from escalation.models import TimelineBatch, TimelineEntry
 from escalation.triggers.kinds import TriggerKind
 
 STARTED = "escalation_started"
@@ -112,19 +112,26 @@ def _log_context(arg: Any) -> dict[str, Any]:
     }
 
 
+def _newly_recorded(arg: Any, result: Any) -> list[TimelineEntry]:
+    """Timeline lines an activity recorded for the first time (a retried record does not
+    count twice): `record_timeline` answers True, `record_timeline_batch` the new keys."""
+    if isinstance(arg, TimelineEntry):
+        return [arg] if result is True else []
+    if isinstance(arg, TimelineBatch) and isinstance(result, list):
+        new = set(result)
+        return [entry for entry in arg.entries if entry.event_key in new]
+    return []
+
+
 class _ActivityInbound(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         arg = input.args[0] if input.args else None
         with structlog.contextvars.bound_contextvars(**_log_context(arg)):
             result = await self.next.execute_activity(input)
-        if (
-            result is True  # newly recorded: a retried record does not count twice
-            and isinstance(arg, TimelineEntry)
-            and arg.kind == "acknowledged"
-            and arg.started_at is not None
-        ):
-            latency = (arg.at - arg.started_at).total_seconds()
-            acknowledgement_latency(arg.priority.value, latency)
+        for entry in _newly_recorded(arg, result):
+            if entry.kind == "acknowledged" and entry.started_at is not None:
+                latency = (entry.at - entry.started_at).total_seconds()
+                acknowledgement_latency(entry.priority.value, latency)
         return result
 
 

@@ -25,17 +25,19 @@ class RecordingActivities:
             return await asyncio.to_thread(self._repository.record_timeline, entry)
 
     @activity.defn(name=names.RECORD_TIMELINE_BATCH)
-    async def record_timeline_batch(self, batch: TimelineBatch) -> int:
-        """Several lines in one transaction. A line the database refuses fails the batch, so
-        the lines are then written one by one and only the refused ones are left out."""
+    async def record_timeline_batch(self, batch: TimelineBatch) -> list[str]:
+        """Several lines in one transaction; the event keys of the new ones. A line the
+        database refuses fails the batch, so the lines are then written one by one and only
+        the refused ones are left out."""
         try:
             return await asyncio.to_thread(self._repository.record_timeline_batch, batch.entries)
         except DataError:
             pass
-        recorded = 0
+        recorded: list[str] = []
         for entry in batch.entries:
             try:
-                recorded += await asyncio.to_thread(self._repository.record_timeline, entry)
+                if await asyncio.to_thread(self._repository.record_timeline, entry):
+                    recorded.append(entry.event_key)
             except DataError as err:
                 activity.logger.error(
                     "timeline line refused by the store, left out",

@@ -15,8 +15,10 @@ from typing import Final
 from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
 from temporalio.exceptions import ApplicationError
 
+from escalation import activity_names as names
+
 # The ApplicationError type workflows can match on (`ActivityError.cause.type`).
-STORE_REFUSED_INPUT: Final = "StoreRefusedInput"
+STORE_REFUSED_INPUT: Final = names.STORE_REFUSED_INPUT
 
 
 def store_unavailable(err: BaseException) -> bool:

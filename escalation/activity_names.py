@@ -17,6 +17,8 @@ DELIVER_ACTION: Final = "deliver_action"
 SYNC_CHANNELS: Final = "sync_channels"
 RECORD_TIMELINE: Final = "record_timeline"
 RECORD_TIMELINE_BATCH: Final = "record_timeline_batch"
+# ApplicationError type of a store write whose input the database refuses (not retried).
+STORE_REFUSED_INPUT: Final = "StoreRefusedInput"
 
 SIGNAL_ACKNOWLEDGE: Final = "acknowledge"
 SIGNAL_RESOLVE: Final = "resolve"

@@ -47,13 +47,15 @@ class Repository:
         with self._sessions.begin() as session:
             return self._record_timeline_in(session, entry)
 
-    def record_timeline_batch(self, entries: list[TimelineEntry]) -> int:
-        """Record several lines in one transaction (in sequence order); how many were new."""
+    def record_timeline_batch(self, entries: list[TimelineEntry]) -> list[str]:
+        """Record several lines in one transaction (in sequence order); the event keys of
+        the lines that were new (a retried batch returns none)."""
         with self._sessions.begin() as session:
-            return sum(
-                self._record_timeline_in(session, entry)
+            return [
+                entry.event_key
                 for entry in sorted(entries, key=lambda e: e.sequence)
-            )
+                if self._record_timeline_in(session, entry)
+            ]
 
     def _record_timeline_in(self, session: Session, entry: TimelineEntry) -> bool:
         inserted = _insert_ignoring_conflicts(

@@ -12,13 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel
+
     from escalation import activity_names as names
+    from escalation.activity_names import STORE_REFUSED_INPUT
     from escalation.closing import (
         CREATE_KB_DRAFT,
         ISSUE_SURVEY,
@@ -91,6 +95,10 @@ PATCH_DELIVERY_ORDER = "deliver-in-step-order"
 PATCH_SYNC_IN_BACKGROUND = "sync-channels-in-background"
 # Timeline lines written while a previous write is in flight go together in one activity.
 PATCH_TIMELINE_BATCHES = "timeline-in-batches"
+# The plan, on-call and availability look-ups (fast reads of policy and schedules) run as
+# local activities: no task-queue round trip and no extra workflow task before a page.
+PATCH_LOCAL_LOOKUPS = "lookups-as-local-activities"
+LOOKUP_TIMEOUT = timedelta(seconds=30)
 
 _VENDOR_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
@@ -98,6 +106,10 @@ _VENDOR_RETRY = RetryPolicy(
     maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=["PermanentVendorError", "PlanError"],
 )
+
+
+_Found = TypeVar("_Found", EscalationPlan, ResolvedStep, Availability)
+_LookupRequest = PlanRequest | StepRequest | AvailabilityRequest
 
 
 def _attribution(
@@ -160,6 +172,7 @@ class EscalationWorkflow:
         self._in_flight: dict[int, tuple[tuple[int, int], ActionKind]] = {}
         self._dispatched = 0
         self._batch_timeline = False
+        self._local_lookups = False
         self._unrecorded: list[TimelineEntry] = []
         self._flushing = False
 
@@ -167,6 +180,7 @@ class EscalationWorkflow:
     @workflow.run
     async def run(self, request: EscalationInput) -> EscalationState:
         self._batch_timeline = workflow.patched(PATCH_TIMELINE_BATCHES)
+        self._local_lookups = workflow.patched(PATCH_LOCAL_LOOKUPS)
         await self._load_plan(team=request.team)
         # Decided once, here: a history recorded before a patch keeps its old behaviour.
         self._honour_early_stop = workflow.patched(PATCH_EARLY_STOP)
@@ -229,7 +243,7 @@ class EscalationWorkflow:
 
     async def _load_plan(self, *, team: str | None) -> None:
         request = self._input
-        plan = await workflow.execute_activity(
+        plan = await self._look_up(
             names.PLAN_ESCALATION,
             PlanRequest(
                 ticket_id=request.ticket_id,
@@ -241,8 +255,6 @@ class EscalationWorkflow:
                 suspected_bug=request.suspected_bug,
             ),
             result_type=EscalationPlan,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_VENDOR_RETRY,
             summary=f"plan {request.priority.value} {request.route.value} escalation",
         )
         self._plan = plan
@@ -250,6 +262,39 @@ class EscalationWorkflow:
         self._chain = plan.chain
         self._assignee = plan.primary_oncall.person_id if plan.primary_oncall else None
         self._upsert_search_attributes()
+
+    async def _look_up(
+        self,
+        activity: str,
+        request: _LookupRequest,
+        *,
+        result_type: type[_Found],
+        summary: str,
+        activity_id: str | None = None,
+    ) -> _Found:
+        """A read of policy and schedules: a local activity once patched (see
+        PATCH_LOCAL_LOOKUPS), a regular activity in histories recorded before."""
+        found: _Found
+        if self._local_lookups:
+            found = await workflow.execute_local_activity(
+                activity,
+                request,
+                result_type=result_type,
+                start_to_close_timeout=LOOKUP_TIMEOUT,
+                retry_policy=_VENDOR_RETRY,
+                summary=summary,
+                activity_id=activity_id,
+            )
+        else:
+            found = await workflow.execute_activity(
+                activity,
+                request,
+                result_type=result_type,
+                start_to_close_timeout=LOOKUP_TIMEOUT,
+                retry_policy=_VENDOR_RETRY,
+                summary=summary,
+            )
+        return found
 
     def _due(self, step: PlannedStep) -> datetime:
         return self._cadence_origin + timedelta(seconds=step.at_seconds * self._input.time_scale)
@@ -395,7 +440,7 @@ class EscalationWorkflow:
         None: the step's stop condition came true while it waited."""
         plan = self._require_plan()
         while True:
-            resolved: ResolvedStep = await workflow.execute_activity(
+            resolved = await self._look_up(
                 names.RESOLVE_STEP,
                 StepRequest(
                     ticket_id=self._input.ticket_id,
@@ -406,9 +451,9 @@ class EscalationWorkflow:
                     at=workflow.now(),
                 ),
                 result_type=ResolvedStep,
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=_VENDOR_RETRY,
                 summary=f"who is on call for {plan.team} now ({step.label})",
+                # Names the step in the local-activity marker (tests/proof reads it there).
+                activity_id=f"{names.RESOLVE_STEP}:g{self._generation}:s{step.index}",
             )
             self._business_open = resolved.business_hours_open
             self._next_business_start = resolved.next_business_start
@@ -460,7 +505,7 @@ class EscalationWorkflow:
     # ------------------------------------------------------------------ closing the loop
     async def _record_facts(self) -> None:
         plan = self._require_plan()
-        await workflow.execute_activity(
+        await self._write_to_store(
             RECORD_ESCALATION_FACTS,
             EscalationFactsInput(
                 escalation_key=self._key,
@@ -471,8 +516,6 @@ class EscalationWorkflow:
                 reason=self._input.reason,
                 triggers=self._input.triggers[:50],
             ),
-            start_to_close_timeout=timedelta(seconds=20),
-            retry_policy=_STORE_RETRY,
             summary="record who escalated and why",
         )
 
@@ -506,7 +549,7 @@ class EscalationWorkflow:
                 "hand-back to agent",
             )
         gap = next((g for g in GapCategory if g.value == resolution.preventable), None)
-        await workflow.execute_activity(
+        await self._write_to_store(
             RECORD_REVIEW,
             ReviewInput(
                 escalation_key=self._key,
@@ -518,13 +561,11 @@ class EscalationWorkflow:
                 agent_id=self._input.original_agent,
                 trigger_types=self._input.triggers[:50],
             ),
-            start_to_close_timeout=timedelta(seconds=20),
-            retry_policy=_STORE_RETRY,
             summary="record the escalation review",
         )
         if resolution.kb_article_needed or self._input.kb_article_suggested:
             plan = self._require_plan()
-            await workflow.execute_activity(
+            await self._write_to_store(
                 CREATE_KB_DRAFT,
                 KbDraftInput(
                     escalation_key=self._key,
@@ -536,8 +577,6 @@ class EscalationWorkflow:
                     tags=[plan.route.value, self._input.priority.value.lower()],
                     created_by=resolution.by,
                 ),
-                start_to_close_timeout=timedelta(seconds=20),
-                retry_policy=_STORE_RETRY,
                 summary="draft a knowledge-base article",
             )
             self._record("kb_draft_created")
@@ -585,12 +624,10 @@ class EscalationWorkflow:
     async def _honour_requested_person(self, person_id: str) -> None:
         """The customer asked for someone by name. If they are away, their designated backup
         handles it, the customer is told, and the person is asked to review on return."""
-        availability = await workflow.execute_activity(
+        availability = await self._look_up(
             names.CHECK_AVAILABILITY,
             AvailabilityRequest(person_id=person_id, at=workflow.now()),
             result_type=Availability,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=_VENDOR_RETRY,
             summary=f"is {person_id} available?",
         )
         if availability.available:
@@ -1130,21 +1167,31 @@ class EscalationWorkflow:
                 batch = self._unrecorded[:TIMELINE_BATCH_MAX]
                 del self._unrecorded[: len(batch)]
                 kinds = ", ".join(dict.fromkeys(e.kind for e in batch))
-                await workflow.execute_activity(
+                await self._write_to_store(
                     names.RECORD_TIMELINE_BATCH,
                     TimelineBatch(entries=batch),
-                    start_to_close_timeout=timedelta(seconds=20),
-                    retry_policy=_STORE_RETRY,
-                    summary=f"record {kinds}"[:200],
+                    summary=f"record {kinds}",
                 )
         finally:
             self._flushing = False
 
     async def _store(self, entry: TimelineEntry) -> None:
-        await workflow.execute_activity(
-            names.RECORD_TIMELINE,
-            entry,
-            start_to_close_timeout=timedelta(seconds=20),
-            retry_policy=_STORE_RETRY,
-            summary=f"record {entry.kind}",
-        )
+        await self._write_to_store(names.RECORD_TIMELINE, entry, summary=f"record {entry.kind}")
+
+    async def _write_to_store(self, activity: str, request: BaseModel, *, summary: str) -> None:
+        """A write to our own store, retried until the store is back. Input the store refuses
+        (the activity says so without retrying) is logged and left out: a record must never
+        stall or fail the escalation."""
+        try:
+            await workflow.execute_activity(
+                activity,
+                request,
+                start_to_close_timeout=timedelta(seconds=20),
+                retry_policy=_STORE_RETRY,
+                summary=summary[:200],
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == STORE_REFUSED_INPUT):
+                raise
+            workflow.logger.error("the store refused %s: %s", activity, cause.message)

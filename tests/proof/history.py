@@ -27,6 +27,7 @@ SIGNALED = EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
 SCHEDULED = EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
 TIMER_STARTED = EventType.EVENT_TYPE_TIMER_STARTED
 TIMER_FIRED = EventType.EVENT_TYPE_TIMER_FIRED
+MARKER = EventType.EVENT_TYPE_MARKER_RECORDED
 
 
 def _payload_json(payloads: Any) -> Any:
@@ -105,15 +106,26 @@ class History:
         decisions: dict[int, StepDecision] = {}
         timers: dict[str, tuple[float, int | None]] = {}  # label -> (fires at, fired in)
         timer_ids: dict[str, str] = {}
+        # Workflow time moves on to a local activity's completion within its workflow task:
+        # a timer started after one counts from there (per workflow task completed event id).
+        local_done: dict[int, float] = {}
         for event in self.events:
+            if event.event_type == MARKER:
+                done = _local_activity_completed(event)
+                if done is not None:
+                    completed_id = (
+                        event.marker_recorded_event_attributes.workflow_task_completed_event_id
+                    )
+                    local_done[completed_id] = max(local_done.get(completed_id, 0.0), done)
             if event.event_type == TIMER_STARTED:
                 attributes = event.timer_started_event_attributes
                 summary = _payload_json_single(event.user_metadata.summary)
                 if isinstance(summary, str) and summary.startswith("until "):
-                    started_in = self.completed_to_started.get(
-                        attributes.workflow_task_completed_event_id
+                    completed_id = attributes.workflow_task_completed_event_id
+                    started_in = self.completed_to_started.get(completed_id)
+                    base = max(
+                        self.wft_time.get(started_in or -1, 0.0), local_done.get(completed_id, 0.0)
                     )
-                    base = self.wft_time.get(started_in or -1, 0.0)
                     fires = base + attributes.start_to_fire_timeout.ToTimedelta().total_seconds()
                     label = summary.removeprefix("until ")
                     timers[label] = (fires, None)
@@ -123,21 +135,12 @@ class History:
                 if label_or_none is not None:
                     fires, _ = timers[label_or_none]
                     timers[label_or_none] = (fires, self.delivered_in(event.event_id))
-            elif event.event_type == SCHEDULED:
-                attributes = event.activity_task_scheduled_event_attributes
-                kind = attributes.activity_type.name
-                data = _payload_json(attributes.input)
-                if not isinstance(data, dict):
+            elif event.event_type in (SCHEDULED, MARKER):
+                found, completed_id = _step_decisions_in(event)
+                if not found:
                     continue
-                if kind == names.RESOLVE_STEP:
-                    found = [(int(data["step"]["index"]), True)]
-                else:  # a skip is a timeline line, alone or in a batch (written a bit later)
-                    found = [
-                        (int(line["step_index"]), False)
-                        for line in timeline_lines(kind, data)
-                        if line.get("kind") == "step_skipped"
-                    ]
-                started = self.completed_to_started[attributes.workflow_task_completed_event_id]
+                # (the time-skipping test server names the started event here instead)
+                started = self.completed_to_started.get(completed_id, completed_id)
                 seen = [name for event_id, name in self.signals if event_id < started]
                 for index, ran in found:
                     # A step staffed and then skipped (a resolve arrived while it was being
@@ -156,6 +159,50 @@ class History:
                     if label and label in timers:
                         decision.timer_due_at, decision.timer_fired_in = timers[label]
         return decisions
+
+
+def _local_activity_completed(event: HistoryEvent) -> float | None:
+    """When a local activity recorded in this marker completed (epoch seconds), if it is one."""
+    marker = event.marker_recorded_event_attributes
+    details = marker.details.get("data")
+    data = _payload_json(details) if details is not None else None
+    if marker.marker_name != "core_local_activity" or not isinstance(data, dict):
+        return None
+    done = data.get("complete_time")
+    if not isinstance(done, dict):
+        return None
+    return int(done.get("seconds", 0)) + int(done.get("nanos", 0)) / 1e9
+
+
+def _step_decisions_in(event: HistoryEvent) -> tuple[list[tuple[int, bool]], int]:
+    """(step index, ran) decided by the workflow task that scheduled this activity or
+    recorded this local activity, and that task's completed event id. A step runs when its
+    on-call look-up (`resolve_step`, a local activity since the `lookups-as-local-activities`
+    patch) starts; it is skipped when its `step_skipped` timeline line is written."""
+    if event.event_type == MARKER:
+        marker = event.marker_recorded_event_attributes
+        details = marker.details.get("data")
+        data = _payload_json(details) if details is not None else None
+        if marker.marker_name != "core_local_activity" or not isinstance(data, dict):
+            return [], 0
+        if data.get("activity_type") != names.RESOLVE_STEP:
+            return [], 0
+        index = int(str(data["activity_id"]).rsplit(":s", 1)[1])
+        return [(index, True)], marker.workflow_task_completed_event_id
+    attributes = event.activity_task_scheduled_event_attributes
+    kind = attributes.activity_type.name
+    data = _payload_json(attributes.input)
+    if not isinstance(data, dict):
+        return [], 0
+    if kind == names.RESOLVE_STEP:
+        found = [(int(data["step"]["index"]), True)]
+    else:  # a skip is a timeline line, alone or in a batch (written a bit later)
+        found = [
+            (int(line["step_index"]), False)
+            for line in timeline_lines(kind, data)
+            if line.get("kind") == "step_skipped"
+        ]
+    return found, attributes.workflow_task_completed_event_id
 
 
 def timeline_lines(activity_type: str, data: dict[str, Any]) -> list[dict[str, Any]]:
