@@ -18,6 +18,7 @@ from api.routers import (
     escalations,
     health,
     helpdesk_webhooks,
+    queue,
     responder_webhooks,
     schedules,
     simulate,
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (dashboard_router, reports_router, closing_router):  # issue 6
         app.include_router(router)
     app.include_router(schedules.router)
+    app.include_router(queue.router)  # issue 4: escalated tickets first at business start
     app.include_router(analytics.router)  # issue 8: BI views as CSV
     app.include_router(simulate.router)
     app.include_router(responder_webhooks.router)

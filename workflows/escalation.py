@@ -70,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
     )
     from escalation.policy import ActionKind, StopCondition, Target
+    from escalation.vocabulary import Priority
     from workflows import search_attributes as sa
 
 # Activities that only touch our own database retry until it is back; vendor deliveries get
@@ -98,6 +99,8 @@ PATCH_TIMELINE_BATCHES = "timeline-in-batches"
 # The plan, on-call and availability look-ups (fast reads of policy and schedules) run as
 # local activities: no task-queue round trip and no extra workflow task before a page.
 PATCH_LOCAL_LOOKUPS = "lookups-as-local-activities"
+# A P2/P3 escalated outside business hours goes first in the team's queue at the next start.
+PATCH_QUEUE_FIRST = "queue-first-at-business-start"
 LOOKUP_TIMEOUT = timedelta(seconds=30)
 
 _VENDOR_RETRY = RetryPolicy(
@@ -364,6 +367,8 @@ class EscalationWorkflow:
                     ),
                     "after hours",
                 )
+            if step.index == 0 and not self._business_open and self._queues_first():
+                self._tasks.append(asyncio.create_task(self._queue_first_at_business_start()))
         self._steps.append(
             StepRecord(index=step.index, label=step.label, due_at=due, ran_at=fired_at)
         )
@@ -489,6 +494,64 @@ class EscalationWorkflow:
             recheck = plan.no_one_on_call_recheck_seconds * self._input.time_scale
             if await self._stopped_within(step.stop_when, recheck, "until someone is on call"):
                 return None
+
+    def _queues_first(self) -> bool:
+        """A non-critical escalation raised outside business hours waits for the next
+        business day (P0/P1 page the after-hours on-call instead); once patched, it is put
+        first in the team's queue when that day starts."""
+        if self._input.priority not in (Priority.P2, Priority.P3):
+            return False
+        return workflow.patched(PATCH_QUEUE_FIRST)
+
+    async def _queue_first_at_business_start(self) -> None:
+        """Durable timer until the team's next business start; unless picked up (or resolved)
+        by then, the ticket goes first in the team's queue and the team channel is told."""
+        start = self._next_business_start
+        if start is None:
+            return
+        delay = (start - workflow.now()).total_seconds()
+        picked_up = StopCondition.PICKED_UP
+        if delay > 0 and await self._stopped_within(
+            picked_up, delay, "until the next business day starts"
+        ):
+            return
+        if self._stop_met(picked_up):
+            return
+        escalated = f"{self._started_at:%Y-%m-%d %H:%M} UTC"
+        self._record(
+            "queued_first",
+            detail={"team": self._team, "business_start": start.isoformat()},
+        )
+        note = (
+            f"Start of the business day: {self._input.priority.value} ticket "
+            f"{self._input.ticket_id} was escalated outside business hours ({escalated}) and "
+            "is first in the queue."
+        )
+        self._dispatch(
+            0,
+            95,
+            PlannedAction(kind=ActionKind.QUEUE, target=Target.TEAM, note=note),
+            "first in queue at business start",
+        )
+        self._dispatch(
+            0,
+            96,
+            PlannedAction(
+                kind=ActionKind.SLACK,
+                target=Target.TEAM,
+                channel=self._team_channel(),
+                note=note,
+            ),
+            "first in queue at business start",
+        )
+
+    def _team_channel(self) -> str | None:
+        """The team's Slack channel, as the plan's own team-channel actions name it."""
+        for planned in self._require_plan().steps:
+            for action in planned.actions:
+                if action.kind is ActionKind.SLACK and action.target is Target.TEAM:
+                    return action.channel
+        return None
 
     async def _stopped_within(
         self, condition: StopCondition | None, seconds: float, summary: str
