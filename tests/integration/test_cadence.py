@@ -27,7 +27,7 @@ from escalation.policy import Policy
 from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
 from tests.conftest import make_settings, running_worker, without_business_hours
-from workflows.escalation import CLOSING_STEP
+from workflows.escalation_core import CLOSING_STEP
 
 pytestmark = pytest.mark.integration
 
