@@ -60,6 +60,12 @@ def _seconds(dialect: str, start: str, end: str) -> str:
     return "(" + _dialect_sql(dialect)["seconds"].format(start, end) + ")"
 
 
+def _policy_seconds(dialect: str, start: str, end: str) -> str:
+    """`end - start` in seconds of policy time (real seconds / the run's time_scale), the unit
+    of every duration the dashboard shows; needs the escalation as `e`."""
+    return f"{_seconds(dialect, start, end)} / e.time_scale"
+
+
 def _trigger_list(dialect: str) -> str:
     if dialect == "postgresql":
         return (
@@ -94,12 +100,12 @@ def _status(measured: str, target: str, elapsed: str) -> str:
 
 def _escalations(dialect: str) -> str:
     now = _dialect_sql(dialect)["now"]
-    ack = f"{_seconds(dialect, 'e.started_at', 'e.acknowledged_at')} / e.time_scale"
-    res = f"{_seconds(dialect, 'e.started_at', 'e.resolved_at')} / e.time_scale"
+    ack = _policy_seconds(dialect, "e.started_at", "e.acknowledged_at")
+    res = _policy_seconds(dialect, "e.started_at", "e.resolved_at")
     # Until now while open; a resolved escalation stopped waiting for its acknowledgement.
     until = f"COALESCE(e.resolved_at, {now})"
-    elapsed = f"{_seconds(dialect, 'e.started_at', until)} / e.time_scale"
-    reopen_gap = f"{_seconds(dialect, 'e.resolved_at', 'later.started_at')} / e.time_scale"
+    elapsed = _policy_seconds(dialect, "e.started_at", until)
+    reopen_gap = _policy_seconds(dialect, "e.resolved_at", "later.started_at")
     inner = f"""
 SELECT
   e.key AS escalation_key,
@@ -192,14 +198,14 @@ SELECT
   n.error,
   e.started_at AS escalation_started_at,
   n.created_at AS recorded_at,
-  {_seconds(dialect, "e.started_at", "n.created_at")} / e.time_scale AS policy_seconds_after_start,
+  {_policy_seconds(dialect, "e.started_at", "n.created_at")} AS policy_seconds_after_start,
   {_seconds(dialect, step_started, "n.created_at")} AS latency_seconds
 FROM notifications n
 LEFT JOIN escalations e ON e.key = n.escalation_key"""
 
 
 def _oncall_pages(dialect: str) -> str:
-    ack = f"{_seconds(dialect, 'e.started_at', 'e.acknowledged_at')} / e.time_scale"
+    ack = _policy_seconds(dialect, "e.started_at", "e.acknowledged_at")
     return f"""
 CREATE VIEW analytics_oncall_pages AS
 SELECT
