@@ -75,21 +75,22 @@ async def start_or_get_escalation(
     return StartOutcome(workflow_id, created=True)
 
 
-def _gone(exc: RPCError) -> bool:
-    """Signalling a workflow that does not exist, or has completed."""
-    return exc.status == RPCStatusCode.NOT_FOUND
+async def _signal_if_running(client: Client, workflow_id: str, signal: str, argument: Any) -> bool:
+    """Signal the workflow; False when it does not exist or has completed (NOT_FOUND), so
+    callers can tell "nobody to tell" from a failure, which is raised."""
+    handle = client.get_workflow_handle(workflow_id)
+    try:
+        await handle.signal(signal, argument)
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
 
 
 async def signal_escalation(client: Client, ticket_id: str, signal: str, argument: Any) -> bool:
     """Signal the ticket's escalation; False when none is running."""
-    handle = client.get_workflow_handle(escalation_workflow_id(ticket_id))
-    try:
-        await handle.signal(signal, argument)
-    except RPCError as exc:
-        if _gone(exc):
-            return False
-        raise
-    return True
+    return await _signal_if_running(client, escalation_workflow_id(ticket_id), signal, argument)
 
 
 async def tell_watch(client: Client, facts: TicketClockFacts, *, task_queue: str) -> bool:
@@ -98,14 +99,7 @@ async def tell_watch(client: Client, facts: TicketClockFacts, *, task_queue: str
     started. Returns whether a watch got the facts."""
     workflow_id = watch_workflow_id(facts.ticket_id)
     if facts.resolved:
-        handle = client.get_workflow_handle(workflow_id)
-        try:
-            await handle.signal(SIGNAL_TICKET_CHANGED, facts)
-        except RPCError as exc:
-            if _gone(exc):
-                return False
-            raise
-        return True
+        return await _signal_if_running(client, workflow_id, SIGNAL_TICKET_CHANGED, facts)
     await client.start_workflow(
         TICKET_WATCH_WORKFLOW,
         facts,
