@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -82,9 +83,25 @@ def _json(body: bytes) -> Any:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body is not JSON") from exc
 
 
+# A vendor's mapper (escalation/helpdesk_mapping.py, zendesk_trigger.py): decoded JSON in.
+Mapper = Callable[[Any], Mapped | Ignored]
+
+
+def _map(vendor: str, body: bytes, mapper: Mapper) -> Mapped | Ignored:
+    """The verified body read as JSON and mapped onto the intake schema; 422 otherwise."""
+    try:
+        return mapper(_json(body))
+    except MappingError as exc:
+        log.warning("webhook_unreadable", vendor=vendor, error=str(exc))
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
 async def _ingest(
-    service: IntakeService, vendor: str, body: bytes, mapped: Mapped | Ignored
+    service: IntakeService, vendor: str, body: bytes, mapper: Mapper
 ) -> WebhookResult:
+    """Map a verified body and run intake on it, keyed on the vendor's event id (or the body's
+    hash when the vendor sends none); events that are not ticket events are acknowledged."""
+    mapped = _map(vendor, body, mapper)
     if isinstance(mapped, Ignored):
         log.info("webhook_ignored", vendor=vendor, reason=mapped.reason)
         return WebhookResult(accepted=False, ignored=mapped.reason)
@@ -92,11 +109,6 @@ async def _ingest(
         service, mapped.event, source=vendor, event_key=mapped.event_key or body_event_key(body)
     )
     return WebhookResult(accepted=True, duplicate=result.duplicate, result=result)
-
-
-def _unreadable(vendor: str, exc: MappingError) -> HTTPException:
-    log.warning("webhook_unreadable", vendor=vendor, error=str(exc))
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
 
 
 async def _zendesk_body(request: Request, settings: Settings) -> bytes:
@@ -123,11 +135,7 @@ async def zendesk_webhook(
 ) -> WebhookResult:
     """Zendesk event-subscription webhooks (`zen:event-type:ticket.*`)."""
     body = await _zendesk_body(request, settings)
-    try:
-        mapped = map_zendesk(_json(body))
-    except MappingError as exc:
-        raise _unreadable("zendesk", exc) from exc
-    return await _ingest(service, "zendesk", body, mapped)
+    return await _ingest(service, "zendesk", body, map_zendesk)
 
 
 @router.post("/zendesk/trigger", response_model=WebhookResult)
@@ -138,11 +146,7 @@ async def zendesk_trigger_webhook(
     escalation/zendesk_trigger.py (placeholders render as strings). Signed and verified like
     the event-subscription webhooks; a replay of the same ticket update changes nothing."""
     body = await _zendesk_body(request, settings)
-    try:
-        mapped = map_zendesk_trigger(_json(body))
-    except MappingError as exc:
-        raise _unreadable("zendesk", exc) from exc
-    return await _ingest(service, "zendesk", body, mapped)
+    return await _ingest(service, "zendesk", body, map_zendesk_trigger)
 
 
 @router.post("/intercom", response_model=WebhookResult)
@@ -158,11 +162,7 @@ async def intercom_webhook(
         ),
         request,
     )
-    try:
-        mapped = map_intercom(_json(body))
-    except MappingError as exc:
-        raise _unreadable("intercom", exc) from exc
-    return await _ingest(service, "intercom", body, mapped)
+    return await _ingest(service, "intercom", body, map_intercom)
 
 
 @router.post("/freshdesk", response_model=WebhookResult)
@@ -179,8 +179,8 @@ async def freshdesk_webhook(
         ),
         request,
     )
-    try:
-        mapped = map_freshdesk(_json(body), received_at=datetime.now(UTC))
-    except MappingError as exc:
-        raise _unreadable("freshdesk", exc) from exc
-    return await _ingest(service, "freshdesk", body, mapped)
+    # Stands in for the ticket's creation time when the automation rule does not send one.
+    received_at = datetime.now(UTC)
+    return await _ingest(
+        service, "freshdesk", body, lambda payload: map_freshdesk(payload, received_at=received_at)
+    )
