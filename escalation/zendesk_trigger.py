@@ -3,26 +3,9 @@
 Zendesk has two kinds of webhook (../shared/vendor-apis.md section 6.1). Event-subscription
 webhooks (`zen:event-type:*`, a fixed envelope) are mapped in escalation/helpdesk_mapping.py.
 Trigger- and automation-connected webhooks have no schema: the admin writes the JSON body in
-the trigger's "Notify active webhook" action. We prescribe this template (`TRIGGER_TEMPLATE`,
-served by `POST /v1/webhooks/zendesk/trigger`; every key but `ticket_id` may be left out):
-
-    {"ticket_id": "{{ticket.id}}",
-     "updated_at": "{{ticket.updated_at_with_timestamp}}",
-     "created_at": "{{ticket.created_at_with_timestamp}}",
-     "subject": "{{ticket.title}}",
-     "description": "{{ticket.description}}",
-     "status": "{{ticket.status}}",
-     "priority": "{{ticket.priority}}",
-     "via": "{{ticket.via}}",
-     "tags": "{{ticket.tags}}",
-     "requester_id": "{{ticket.requester.id}}",
-     "organization_id": "{{ticket.organization.id}}",
-     "organization_name": "{{ticket.organization.name}}",
-     "assignee_id": "{{ticket.assignee.id}}",
-     "latest_comment_id": "{{ticket.latest_comment.id}}",
-     "latest_comment": "{{ticket.latest_comment}}",
-     "latest_comment_author_id": "{{ticket.latest_comment.author.id}}",
-     "latest_comment_public": "{{ticket.latest_comment.is_public}}"}
+the trigger's "Notify active webhook" action. We prescribe the template `TRIGGER_TEMPLATE`
+below for `POST /v1/webhooks/zendesk/trigger` (the README's "Ticket intake" section shows it as
+the admin pastes it; a unit test holds the two equal); every key but `ticket_id` may be left out.
 
 Placeholders render as **strings** (ids "5158", tags space-separated, display text such as
 "Open", "Urgent", "Web Form"; an empty placeholder renders ""), so every value is read from a

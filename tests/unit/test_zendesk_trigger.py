@@ -3,6 +3,9 @@ rendered as a string) mapped onto TicketEvent (escalation/zendesk_trigger.py).""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +50,14 @@ def mapped(body: dict[str, Any]) -> Mapped:
 def test_template_covers_every_key_the_mapper_reads() -> None:
     assert set(rendered()) == set(TRIGGER_TEMPLATE)
     assert all(v.startswith("{{") and v.endswith("}}") for v in TRIGGER_TEMPLATE.values())
+
+
+def test_readme_shows_the_template_the_mapper_reads() -> None:
+    # The README is where admins copy the template from; the module keeps the only other copy.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```json\n(.*?)```", readme, flags=re.DOTALL)
+    templates = [json.loads(b) for b in blocks if "{{ticket.updated_at_with_timestamp}}" in b]
+    assert templates == [TRIGGER_TEMPLATE]
 
 
 def test_strings_for_numbers_and_display_text() -> None:
