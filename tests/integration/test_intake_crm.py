@@ -10,22 +10,18 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from escalation.policy import Policy
 from escalation.settings import Settings
 from store.intake import IntakeRepository
-from store.repository import Repository
-from tests.conftest import make_settings, running_worker
-from tests.integration.api_server import serve_api
+from tests.conftest import make_settings
 from tests.vendors.servers_more import HubSpotServer
 
 pytestmark = pytest.mark.integration
@@ -53,32 +49,6 @@ def settings(dev_env: WorkflowEnvironment, database_url: str, hubspot: HubSpotSe
         hubspot_token=hubspot.token,
         crm_timeout_seconds=CRM_TIMEOUT,
     )
-
-
-@pytest.fixture(scope="module")
-def api_url(settings: Settings) -> Iterator[str]:
-    with serve_api(settings) as url:
-        yield url
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def http(
-    dev_env: WorkflowEnvironment,
-    settings: Settings,
-    api_url: str,
-    policy: Policy,
-    repository: Repository,
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        running_worker(dev_env.client, settings, policy, repository),
-        httpx.AsyncClient(base_url=api_url, timeout=30) as client,
-    ):
-        yield client
-
-
-@pytest.fixture(scope="module")
-def store(repository: Repository) -> IntakeRepository:
-    return IntakeRepository(repository.sessions)
 
 
 def company(hubspot: HubSpotServer) -> str:

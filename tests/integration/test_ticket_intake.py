@@ -8,29 +8,25 @@ once, an unsigned, expired or forged one gets 401 and stores nothing.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from sqlalchemy import select
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from escalation.policy import Policy
 from escalation.settings import Settings
 from store.intake import IntakeRepository
 from store.models_intake import IntakeTicket, OutageIncidentTicket
 from store.repository import Repository
-from tests.conftest import make_settings, running_worker
-from tests.integration.api_server import serve_api
+from tests.conftest import make_settings
+from tests.integration.intake_fixtures import zendesk_signed_headers
 from tests.unit.test_helpdesk_mapping import (
     freshdesk_body,
     intercom_notification,
@@ -64,32 +60,6 @@ def settings(dev_env: WorkflowEnvironment, database_url: str, queue: str) -> Set
         intercom_client_secret=INTERCOM_SECRET,
         freshdesk_webhook_secret=FRESHDESK_SECRET,
     )
-
-
-@pytest.fixture(scope="module")
-def api_url(settings: Settings) -> Iterator[str]:
-    with serve_api(settings) as url:
-        yield url
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def http(
-    dev_env: WorkflowEnvironment,
-    settings: Settings,
-    api_url: str,
-    policy: Policy,
-    repository: Repository,
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        running_worker(dev_env.client, settings, policy, repository),
-        httpx.AsyncClient(base_url=api_url, timeout=30) as client,
-    ):
-        yield client
-
-
-@pytest.fixture(scope="module")
-def store(repository: Repository) -> IntakeRepository:
-    return IntakeRepository(repository.sessions)
 
 
 def _now() -> datetime:
@@ -259,14 +229,7 @@ async def test_intake_needs_a_ticket_system_key(http: httpx.AsyncClient) -> None
 
 
 def zendesk_headers(body: bytes, *, secret: str = ZENDESK_SECRET, age: float = 0) -> dict[str, str]:
-    stamp = (_now() - timedelta(seconds=age)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    digest = hmac.new(secret.encode(), stamp.encode() + body, hashlib.sha256).digest()
-    return {
-        "content-type": "application/json",
-        "X-Zendesk-Webhook-Signature": base64.b64encode(digest).decode(),
-        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-        "X-Zendesk-Webhook-Id": "01HZWEBHOOK",
-    }
+    return zendesk_signed_headers(body, secret=secret, webhook_id="01HZWEBHOOK", age=age)
 
 
 def intercom_headers(body: bytes, secret: str = INTERCOM_SECRET) -> dict[str, str]:

@@ -8,27 +8,20 @@ expired one answers 401 and stores nothing, a replay changes nothing.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-import pytest_asyncio
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
-from escalation.policy import Policy
 from escalation.settings import Settings
 from escalation.zendesk_trigger import TRIGGER_TEMPLATE
 from store.intake import IntakeRepository
-from store.repository import Repository
-from tests.conftest import make_settings, running_worker
-from tests.integration.api_server import serve_api
+from tests.conftest import make_settings
+from tests.integration.intake_fixtures import zendesk_signed_headers
 
 pytestmark = pytest.mark.integration
 
@@ -46,46 +39,12 @@ def settings(dev_env: WorkflowEnvironment, database_url: str) -> Settings:
     )
 
 
-@pytest.fixture(scope="module")
-def api_url(settings: Settings) -> Iterator[str]:
-    with serve_api(settings) as url:
-        yield url
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def http(
-    dev_env: WorkflowEnvironment,
-    settings: Settings,
-    api_url: str,
-    policy: Policy,
-    repository: Repository,
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        running_worker(dev_env.client, settings, policy, repository),
-        httpx.AsyncClient(base_url=api_url, timeout=30) as client,
-    ):
-        yield client
-
-
-@pytest.fixture(scope="module")
-def store(repository: Repository) -> IntakeRepository:
-    return IntakeRepository(repository.sessions)
-
-
 def _stamp(at: datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def signed(body: bytes, *, secret: str = SECRET, age: float = 0) -> dict[str, str]:
-    stamp = _stamp(datetime.now(UTC) - timedelta(seconds=age))
-    digest = hmac.new(secret.encode(), stamp.encode() + body, hashlib.sha256).digest()
-    return {
-        "content-type": "application/json",
-        "X-Zendesk-Webhook-Signature": base64.b64encode(digest).decode(),
-        "X-Zendesk-Webhook-Signature-Timestamp": stamp,
-        "X-Zendesk-Webhook-Id": "01HZTRIGGER",
-        "X-Zendesk-Webhook-Invocation-Id": str(uuid.uuid4().int % 10**12),
-    }
+    return zendesk_signed_headers(body, secret=secret, webhook_id="01HZTRIGGER", age=age)
 
 
 def rendered(number: str, **changes: str) -> dict[str, str]:
