@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer, Worker
@@ -27,6 +27,7 @@ from temporalio.worker import Replayer, Worker
 from activities.intake_service import IntakeService
 from escalation.calendar import BusinessHours
 from escalation.policy import Policy
+from escalation.settings import Settings
 from escalation.ticket_clock import (
     CHECK_TICKET_CLOCK,
     QUERY_WATCH_STATE,
@@ -39,7 +40,7 @@ from escalation.ticket_clock import (
     WatchState,
     watch_workflow_id,
 )
-from escalation.triggers import TicketEvent
+from escalation.triggers import TicketEvent, VaderScorer
 from escalation.vocabulary import Priority
 from store.intake import IntakeRepository
 from store.repository import Repository
@@ -223,6 +224,23 @@ async def test_new_event_moves_the_clock_and_solved_ends_it(
     assert description.status == WorkflowExecutionStatus.COMPLETED
 
 
+def _real_intake(
+    env: WorkflowEnvironment, repository: Repository, policy: Policy, settings: Settings
+) -> IntakeService:
+    """The intake service the API runs, starting workflows on the time-skipping server."""
+
+    async def client() -> Client:
+        return env.client
+
+    return IntakeService(
+        repository=IntakeRepository(repository.sessions),
+        policy=policy,
+        settings=settings,
+        scorer=VaderScorer(),
+        client=client,
+    )
+
+
 async def test_quiet_ticket_escalates_on_age_through_the_real_activity(
     time_skipping_env: WorkflowEnvironment,
     database_url: str,
@@ -234,18 +252,7 @@ async def test_quiet_ticket_escalates_on_age_through_the_real_activity(
     settings = make_settings(database_url, task_queue)
     now = await env.get_current_time()
 
-    async def client() -> Any:
-        return env.client
-
-    from escalation.triggers import VaderScorer
-
-    intake = IntakeService(
-        repository=IntakeRepository(repository.sessions),
-        policy=policy,
-        settings=settings,
-        scorer=VaderScorer(),
-        client=client,
-    )
+    intake = _real_intake(env, repository, policy, settings)
     ticket = f"ZD-{uuid.uuid4().hex[:8]}"
     event = TicketEvent.model_validate(
         {
@@ -376,18 +383,7 @@ async def test_pending_ticket_through_intake_escalates_on_the_resumed_sla_clock(
     env = time_skipping_env
     settings = make_settings(database_url, task_queue)
 
-    async def client() -> Any:
-        return env.client
-
-    from escalation.triggers import VaderScorer
-
-    intake = IntakeService(
-        repository=IntakeRepository(repository.sessions),
-        policy=policy,
-        settings=settings,
-        scorer=VaderScorer(),
-        client=client,
-    )
+    intake = _real_intake(env, repository, policy, settings)
     start = (await env.get_current_time()).replace(microsecond=0)
     ticket = f"ZD-{uuid.uuid4().hex[:8]}"
     base = {
