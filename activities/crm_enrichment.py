@@ -4,8 +4,12 @@ from the configured CRM when the ticket event does not carry them.
 Which account: the event's `customer.customer_id`, as the CRM knows it (a HubSpot company id,
 a Salesforce Account id). A `hubspot:` or `salesforce:` prefix sends it to that CRM only;
 without one every configured CRM is asked in turn (Salesforce, then HubSpot) until one finds
-it. Ids that cannot be the CRM's (e.g. `zd-org-…` from a help-desk webhook) are `not_found`
-without a request.
+it. An id no configured CRM could hold (e.g. `zd-org-…` from a help-desk webhook) is looked
+up by the requester's email domain instead (`customer.requester_email`; free-mail domains and
+anything but a plain hostname are never sent, see escalation/crm_domain.py), in the same
+order, with the same timeout, cache (keyed by domain) and outcome; `lookup_key` in the
+outcome says which key was used. Without a usable domain it is `not_found` without a
+request.
 
 What counts as missing: `tier` left at `standard` (the schema's default: the ticket system
 said nothing better), `arr` and `health_score` absent; the CSM is never in the event, so it
@@ -23,14 +27,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from decimal import Decimal
+from typing import Any
 
 import httpx
 
 from activities.adapters.base import OutboxMessage
 from activities.adapters.cache import TtlCache
-from activities.adapters.crm import CrmLookup, CrmReader
+from activities.adapters.crm import CrmLookup, CrmReader, LookupKey
 from activities.adapters.hubspot import HubSpotAdapter
 from activities.adapters.salesforce import SalesforceAdapter
+from escalation.crm_domain import requester_domain
 from escalation.intake_results import CrmEnrichment
 from escalation.settings import Settings
 from escalation.triggers import TicketEvent
@@ -75,7 +81,7 @@ class CrmEnricher:
         if not self._readers:
             return event, None
         account = event.customer.customer_id
-        readers, account_id = self._route(account)
+        readers, account_id, explicit = self._route(account)
         if not readers:
             return event, CrmEnrichment(
                 account_id=account,
@@ -83,20 +89,48 @@ class CrmEnricher:
                 missing=_missing(event),
                 reason=f"no configured CRM for prefix of {account!r}",
             )
+        if explicit or any(r.is_account_id(account_id) for r in readers):
+            return await self._ask(event, readers, account_id, "id", None)
+        check = requester_domain(event.customer.requester_email)
+        if check.domain is None:
+            # Neither key is usable: recorded without a request.
+            return event, CrmEnrichment(
+                crm=readers[-1].vendor,
+                account_id=account,
+                status="not_found",
+                lookup_key="domain" if event.customer.requester_email else "id",
+                missing=_missing(event),
+                reason=f"{account!r} is not a CRM account id and {check.reason}",
+            )
+        return await self._ask(event, readers, account, "domain", check.domain)
+
+    async def _ask(
+        self,
+        event: TicketEvent,
+        readers: Sequence[CrmReader],
+        account_id: str,
+        key: LookupKey,
+        domain: str | None,
+    ) -> tuple[TicketEvent, CrmEnrichment]:
+        """Ask the readers in turn (by id, or by `domain`) until one finds the account."""
         asked: list[CrmLookup] = []
+        common: dict[str, Any] = {"account_id": account_id, "lookup_key": key, "domain": domain}
         try:
             async with asyncio.timeout(self._timeout):
                 for reader in readers:
-                    asked.append(await reader.lookup(account_id))
+                    if domain is None:
+                        asked.append(await reader.lookup(account_id))
+                    else:
+                        asked.append(await reader.lookup_domain(domain))
                     if asked[-1].found:
                         break
         except TimeoutError:
             return event, CrmEnrichment(
                 crm=readers[len(asked)].vendor if len(asked) < len(readers) else None,
-                account_id=account_id,
                 status="unavailable",
                 missing=_missing(event),
                 reason=f"timeout after {self._timeout:g} s",
+                **common,
             )
         # Found, else the failure worth reporting (a CRM that could not answer says more than
         # another that does not know the id), else the last "not found".
@@ -107,29 +141,31 @@ class CrmEnricher:
         if not last.found or last.profile is None:
             return event, CrmEnrichment(
                 crm=last.crm,
-                account_id=account_id,
                 status=last.status,
                 cached=last.cached,
                 missing=_missing(event),
                 reason=last.reason,
+                **common,
             )
         enriched, filled = _fill(event, last)
         return enriched, CrmEnrichment(
             crm=last.crm,
-            account_id=account_id,
             status="found",
             cached=last.cached,
             filled=filled,
             missing=_missing(enriched, csm=last.profile.csm),
             csm=last.profile.csm,
+            crm_account_id=last.profile.account_id,
+            **common,
         )
 
-    def _route(self, account: str) -> tuple[list[CrmReader], str]:
+    def _route(self, account: str) -> tuple[list[CrmReader], str, bool]:
+        """The readers to ask, the id without its prefix, and whether a prefix chose them."""
         prefix, sep, rest = account.partition(":")
         if sep and prefix.lower() in ("hubspot", "salesforce"):
-            return [r for r in self._readers if r.vendor == prefix.lower()], rest
+            return [r for r in self._readers if r.vendor == prefix.lower()], rest, True
         order = {"salesforce": 0, "hubspot": 1}
-        return sorted(self._readers, key=lambda r: order.get(r.vendor, 9)), account
+        return sorted(self._readers, key=lambda r: order.get(r.vendor, 9)), account, False
 
 
 def _missing(event: TicketEvent, *, csm: str | None = None) -> list[str]:

@@ -25,6 +25,7 @@ webhook` wrapper of the "Simple" content type is accepted too), and the custom h
      "ticket_created_at": "{{ticket.created_on}}", "ticket_company_id": "{{ticket.company.id}}",
      "ticket_company_name": "{{ticket.company.name}}",
      "ticket_requester_id": "{{ticket.requester.id}}", "ticket_agent_id": "{{ticket.agent.id}}",
+     "ticket_requester_email": "{{ticket.requester.email}}",
      "ticket_latest_public_comment": "{{ticket.latest_public_comment}}",
      "triggered_event": "{{triggered_event}}"}
 
@@ -36,6 +37,10 @@ What no help desk sends (ARR, health score, SLA targets, the agent's investigati
 left at its default; tags carry the common ones: `tier_enterprise` (or just `enterprise`),
 `vip`, `area_<product area>`. Conversation custom attributes (Intercom) may carry
 `product_area`, `tier`, `vip`, `arr`, `health_score`, `revenue_at_risk`, `billing_amount`.
+The requester's email (`customer.requester_email`, for the CRM lookup by domain) comes from
+Freshdesk's `ticket_requester_email` and Intercom's customer-authored `source.author.email`;
+Zendesk's event-subscription `detail` carries only `requester_id`, so it has none. An address
+the schema would refuse is dropped, not the event.
 
 Help desks send one change at a time (a comment, a status), so `merge_history` folds the
 comments and the fields a vendor never sends from the ticket's previous event into the new one.
@@ -117,6 +122,18 @@ def _id(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text[:100] if text and text.lower() not in ("null", "none") else None
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _email(value: Any) -> str | None:
+    """An email address the intake schema accepts, else None: a help desk's odd value (a
+    placeholder left unrendered, a display name) must not cost the whole ticket event."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    return text if len(text) <= 254 and _EMAIL.match(text) else None
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -520,6 +537,8 @@ def map_intercom(body: Any) -> Mapped | Ignored:
             "vip": "vip" in tags or _truthy(attrs.get("vip", False)),
             "arr": _money(attrs.get("arr")),
             "health_score": _score(attrs.get("health_score")),
+            # Only a customer's address: an outbound message's author is one of our admins.
+            "requester_email": _email(source_author.get("email")) if from_customer else None,
         },
         "agent": {"agent_id": _id(item.get("admin_assignee_id"))},
         "revenue_at_risk": _money(attrs.get("revenue_at_risk")),
@@ -610,6 +629,7 @@ def map_freshdesk(body: Any, received_at: datetime) -> Mapped | Ignored:
             "name": _text(ticket.get("ticket_company_name"), 200),
             "tier": _tier_from(tags) or CustomerTier.STANDARD,
             "vip": "vip" in tags,
+            "requester_email": _email(ticket.get("ticket_requester_email")),
         },
         "agent": {"agent_id": _id(ticket.get("ticket_agent_id"))},
     }
@@ -685,6 +705,7 @@ def merge_history(previous: TicketEvent | None, new: TicketEvent) -> TicketEvent
                 "health_score_30d_ago": cur.health_score_30d_ago
                 if cur.health_score_30d_ago is not None
                 else old.health_score_30d_ago,
+                "requester_email": cur.requester_email or old.requester_email,
             }
         )
     return TicketEvent.model_validate(

@@ -62,6 +62,17 @@ class CrmEnrichment(_Out):
         default=None, description="hubspot or salesforce: the CRM that answered last."
     )
     account_id: str = Field(description="The account id asked for (the event's customer_id).")
+    lookup_key: Literal["id", "domain"] = Field(
+        default="id",
+        description="id: looked up by customer_id as the CRM's own id; domain: customer_id is "
+        "the help desk's (zd-org-…), so by the requester's email domain.",
+    )
+    domain: str | None = Field(
+        default=None, description="The email domain looked up (lookup_key domain)."
+    )
+    crm_account_id: str | None = Field(
+        default=None, description="The CRM's id of the account found."
+    )
     status: Literal["found", "not_found", "unavailable", "refused", "not_configured"] = Field(
         description="found; not_found (no such account); unavailable (timeout, 429, 5xx); "
         "refused (401/403/400: a configuration problem)."

@@ -6,12 +6,16 @@ them. It **never raises**: every outcome is a `CrmLookup` whose `status` says wh
 
 * `found`: `profile` is set (fields the CRM does not hold are None and listed in
   `profile.missing`);
-* `not_found`: the CRM has no such record (or the id is malformed);
+* `not_found`: the CRM has no such record (or the id or domain is malformed: no request);
 * `not_configured`: no credentials, nothing was sent (the read adapters' outbox mode: there
   is nothing to write, so nothing goes to the outbox);
 * `unavailable`: timeout, network error, 429 or 5xx (or Salesforce's exhausted API quota);
 * `refused`: the CRM refused the call (401/403/400, e.g. an expired token or a configured
   property that does not exist): a configuration problem, worth an alert.
+
+Two keys: `lookup` by the CRM's own account id, `lookup_domain` by the requester's email domain
+(HubSpot company `domain`, Salesforce Account `Website`) when the event's customer id is the
+help desk's. `lookup_key` says which; the cache keeps the two apart.
 
 Each call is bounded by CRM_TIMEOUT_SECONDS (default 2 s) as a whole, not only per socket
 operation. `found` and `not_found` are cached for CRM_CACHE_TTL_SECONDS in the `TtlCache`
@@ -33,6 +37,7 @@ from pydantic import BaseModel, Field, computed_field
 from escalation.vocabulary import CustomerTier
 
 LookupStatus = Literal["found", "not_found", "not_configured", "unavailable", "refused"]
+LookupKey = Literal["id", "domain"]
 PROFILE_FIELDS = ("tier", "arr", "health_score", "csm")
 
 
@@ -69,8 +74,9 @@ class CrmLookup(BaseModel):
     """The outcome of one CRM lookup; never an exception."""
 
     crm: str
-    account_id: str
+    account_id: str = Field(description="What was asked for: the account id, or the domain.")
     status: LookupStatus
+    lookup_key: LookupKey = "id"
     profile: CustomerProfile | None = None
     reason: str | None = None
     cached: bool = False
@@ -84,6 +90,7 @@ class CrmLookup(BaseModel):
         detail: dict[str, Any] = {
             "crm": self.crm,
             "account_id": self.account_id,
+            "lookup_key": self.lookup_key,
             "status": self.status,
             "cached": self.cached,
         }
@@ -103,7 +110,16 @@ class CrmReader(Protocol):
     @property
     def live(self) -> bool: ...
 
+    def is_account_id(self, account_id: str) -> bool:
+        """True when `account_id` has the shape of this CRM's own ids (no request)."""
+        ...
+
     async def lookup(self, account_id: str) -> CrmLookup: ...
+
+    async def lookup_domain(self, domain: str) -> CrmLookup:
+        """The account whose website domain is `domain` (a valid hostname, else not_found
+        without a request)."""
+        ...
 
 
 def parse_number(value: Any) -> float | None:

@@ -2,7 +2,10 @@
 (vendor-apis.md section 7.1).
 
 `GET {HUBSPOT_API_URL}/crm/v3/objects/companies/{id}?properties=name,<tier>,<arr>,<health>,
-<csm>` with `Authorization: Bearer <private app token>` (scope crm.objects.companies.read).
+<csm>` with `Authorization: Bearer <private app token>` (scope crm.objects.companies.read);
+by the requester's email domain, `POST .../companies/search` with one `domain EQ <domain>`
+filter, the same properties and `limit: 1` (no result is `not_found`; a 404 there is not, it
+means a wrong base URL: `refused`).
 Tier, ARR, health and CSM are portal-specific custom properties, so their internal names are
 settings (HUBSPOT_TIER_PROPERTY, HUBSPOT_ARR_PROPERTY, HUBSPOT_HEALTH_PROPERTY,
 HUBSPOT_CSM_PROPERTY). HubSpot returns **every property value as a string** (or null); numbers
@@ -28,10 +31,12 @@ from activities.adapters.common import json_object
 from activities.adapters.crm import (
     CrmLookup,
     CustomerProfile,
+    LookupKey,
     LookupStatus,
     parse_number,
     parse_text,
 )
+from escalation.crm_domain import is_hostname
 from escalation.settings import Settings
 
 VENDOR: Final = "hubspot"
@@ -62,85 +67,126 @@ class HubSpotAdapter:
         """True when lookups really go to HubSpot, False when they report not_configured."""
         return self._settings.live_adapters()[VENDOR]
 
+    def is_account_id(self, account_id: str) -> bool:
+        """HubSpot company ids are numeric (`hs_object_id`)."""
+        return account_id.strip().isdigit()
+
     async def lookup(self, account_id: str) -> CrmLookup:
         """The company `account_id` (HubSpot's numeric company id) as a CrmLookup."""
         company_id = account_id.strip()
         if not self.live:
-            return CrmLookup(
-                crm=VENDOR,
-                account_id=company_id,
-                status="not_configured",
-                reason="HUBSPOT_TOKEN is not set",
-            )
-        if not company_id.isdigit():
-            return CrmLookup(
-                crm=VENDOR,
-                account_id=company_id,
-                status="not_found",
-                reason="not a HubSpot company id",
-            )
-        key = f"{VENDOR}:{company_id}"
-        cached = self._cache.get(key)
+            return self._not_configured(company_id, "id")
+        if not self.is_account_id(company_id):
+            return self._failed(company_id, "not_found", "not a HubSpot company id")
+        return await self._cached(f"{VENDOR}:{company_id}", company_id, "id")
+
+    async def lookup_domain(self, domain: str) -> CrmLookup:
+        """The first company whose `domain` property equals `domain` (a companies search)."""
+        domain = domain.strip().lower()
+        if not self.live:
+            return self._not_configured(domain, "domain")
+        if not is_hostname(domain):
+            return self._failed(domain, "not_found", "not a valid hostname", "domain")
+        return await self._cached(f"{VENDOR}:domain:{domain}", domain, "domain")
+
+    async def _cached(self, cache_key: str, asked: str, key: LookupKey) -> CrmLookup:
+        cached = self._cache.get(cache_key)
         if cached is not None:
             return cached.model_copy(update={"cached": True})
-        result = await self._fetch(company_id)
+        result = await self._fetch(asked, key)
         if result.status in ("found", "not_found"):
-            self._cache.set(key, result)
+            self._cache.set(cache_key, result)
         return result
 
-    async def _fetch(self, company_id: str) -> CrmLookup:
+    def _names(self) -> dict[str, str]:
         settings = self._settings
-        names = {
+        return {
             "tier": settings.hubspot_tier_property,
             "arr": settings.hubspot_arr_property,
             "health_score": settings.hubspot_health_property,
             "csm": settings.hubspot_csm_property,
         }
-        wanted = ",".join(dict.fromkeys(["name", *names.values()]))
+
+    async def _fetch(self, asked: str, key: LookupKey) -> CrmLookup:
+        settings = self._settings
+        names = self._names()
+        wanted = list(dict.fromkeys(["name", *names.values()]))
         timeout = settings.crm_timeout_seconds
-        url = (
-            f"{settings.hubspot_api_url.rstrip('/')}/crm/v3/objects/companies/"
-            f"{quote(company_id, safe='')}"
-        )
+        base = f"{settings.hubspot_api_url.rstrip('/')}/crm/v3/objects/companies"
+        headers = {
+            "Authorization": f"Bearer {settings.hubspot_token}",
+            "Accept": "application/json",
+        }
+        request: dict[str, Any]
+        if key == "id":
+            request = {
+                "method": "GET",
+                "url": f"{base}/{quote(asked, safe='')}",
+                "params": {"properties": ",".join(wanted)},
+            }
+        else:
+            # The search endpoint, with the by-id read's properties (vendor-apis.md 7.1).
+            request = {
+                "method": "POST",
+                "url": f"{base}/search",
+                "json": {
+                    "filterGroups": [
+                        {"filters": [{"propertyName": "domain", "operator": "EQ", "value": asked}]}
+                    ],
+                    "properties": wanted,
+                    "limit": 1,
+                },
+            }
         try:
             async with asyncio.timeout(timeout):
                 response = await send_request(
-                    VENDOR,
-                    self._client,
-                    "GET",
-                    url,
-                    params={"properties": wanted},
-                    headers={
-                        "Authorization": f"Bearer {settings.hubspot_token}",
-                        "Accept": "application/json",
-                    },
-                    timeout=timeout,
+                    VENDOR, self._client, headers=headers, timeout=timeout, **request
                 )
             data = json_object(response)
         except TimeoutError:
-            return self._failed(company_id, "unavailable", f"timeout after {timeout} s")
+            return self._failed(asked, "unavailable", f"timeout after {timeout} s", key)
         except RetryableVendorError as exc:
-            return self._failed(company_id, "unavailable", exc.message)
+            return self._failed(asked, "unavailable", exc.message, key)
         except PermanentVendorError as exc:
-            if exc.status == 404:
-                return self._failed(company_id, "not_found", "no such company")
-            return self._failed(company_id, "refused", exc.message)
+            if exc.status == 404 and key == "id":
+                return self._failed(asked, "not_found", "no such company", key)
+            return self._failed(asked, "refused", exc.message, key)
         except Exception as exc:  # a CRM must never break an escalation
-            return self._failed(company_id, "unavailable", f"unexpected error: {exc!r}")
+            return self._failed(asked, "unavailable", f"unexpected error: {exc!r}", key)
+        if key == "domain":
+            results = data.get("results")
+            first = results[0] if isinstance(results, list) and results else None
+            if not isinstance(first, dict):
+                return self._failed(asked, "not_found", "no company with this domain", key)
+            data = first
         properties: dict[str, Any] = data.get("properties") or {}
         if not isinstance(properties, dict):
             properties = {}
         profile = CustomerProfile(
             crm=VENDOR,
-            account_id=str(data.get("id") or company_id),
+            account_id=str(data.get("id") or asked),
             name=parse_text(properties.get("name")),
             tier=parse_text(properties.get(names["tier"])),
             arr=parse_number(properties.get(names["arr"])),
             health_score=parse_number(properties.get(names["health_score"])),
             csm=parse_text(properties.get(names["csm"])),
         )
-        return CrmLookup(crm=VENDOR, account_id=company_id, status="found", profile=profile)
+        return CrmLookup(
+            crm=VENDOR, account_id=asked, status="found", lookup_key=key, profile=profile
+        )
 
     @staticmethod
-    def _failed(company_id: str, status: LookupStatus, reason: str) -> CrmLookup:
-        return CrmLookup(crm=VENDOR, account_id=company_id, status=status, reason=reason[:300])
+    def _not_configured(asked: str, key: LookupKey) -> CrmLookup:
+        return CrmLookup(
+            crm=VENDOR,
+            account_id=asked,
+            status="not_configured",
+            lookup_key=key,
+            reason="HUBSPOT_TOKEN is not set",
+        )
+
+    @staticmethod
+    def _failed(asked: str, status: LookupStatus, reason: str, key: LookupKey = "id") -> CrmLookup:
+        return CrmLookup(
+            crm=VENDOR, account_id=asked, status=status, lookup_key=key, reason=reason[:300]
+        )

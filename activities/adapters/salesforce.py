@@ -5,7 +5,11 @@
 ?fields=Name,<tier>,<arr>,<health>,<csm>` with `Authorization: Bearer <OAuth access token>`.
 Tier, ARR, health and CSM are org-specific custom fields (`__c`), so their API names are
 settings (SALESFORCE_TIER_FIELD, SALESFORCE_ARR_FIELD, SALESFORCE_HEALTH_FIELD,
-SALESFORCE_CSM_FIELD). Currency fields come as JSON numbers.
+SALESFORCE_CSM_FIELD). Currency fields come as JSON numbers. By the requester's email domain:
+`GET .../query?q=SELECT Id,<the same fields> FROM Account WHERE Website = '<domain>' LIMIT 1`;
+only a valid hostname is ever put in the literal (and it is SOQL-escaped all the same), no
+record is `not_found`. The match is exact: an Account whose Website holds
+`https://www.globex.com` is not found by `globex.com`.
 
 Errors are a JSON array `[{"message", "errorCode", "fields"}]`: 404 NOT_FOUND is `not_found`;
 403 REQUEST_LIMIT_EXCEEDED (the org's 24 h API quota) is `unavailable`; 401
@@ -34,14 +38,17 @@ from activities.adapters.common import json_object
 from activities.adapters.crm import (
     CrmLookup,
     CustomerProfile,
+    LookupKey,
     LookupStatus,
     parse_number,
     parse_text,
 )
+from escalation.crm_domain import is_hostname
 from escalation.settings import Settings
 
 VENDOR: Final = "salesforce"
 SALESFORCE_ID: Final = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
+SOQL_FIELD: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 
 
 class SalesforceAdapter:
@@ -70,42 +77,65 @@ class SalesforceAdapter:
         """True when lookups really go to Salesforce, False when they report not_configured."""
         return self._settings.live_adapters()[VENDOR]
 
+    def is_account_id(self, account_id: str) -> bool:
+        """Salesforce record ids are 15 or 18 alphanumeric characters."""
+        return bool(SALESFORCE_ID.match(account_id.strip()))
+
     async def lookup(self, account_id: str) -> CrmLookup:
         """The Account `account_id` (15- or 18-character Salesforce id) as a CrmLookup."""
         record_id = account_id.strip()
         if not self.live:
-            return CrmLookup(
-                crm=VENDOR,
-                account_id=record_id,
-                status="not_configured",
-                reason="SALESFORCE_INSTANCE_URL and SALESFORCE_TOKEN are not set",
-            )
-        if not SALESFORCE_ID.match(record_id):
+            return self._not_configured(record_id, "id")
+        if not self.is_account_id(record_id):
             return self._failed(record_id, "not_found", "not a Salesforce record id")
-        key = f"{VENDOR}:{record_id}"
-        cached = self._cache.get(key)
+        return await self._cached(f"{VENDOR}:{record_id}", record_id, "id")
+
+    async def lookup_domain(self, domain: str) -> CrmLookup:
+        """The first Account whose `Website` equals `domain` (a SOQL query)."""
+        domain = domain.strip().lower()
+        if not self.live:
+            return self._not_configured(domain, "domain")
+        if not is_hostname(domain):
+            return self._failed(domain, "not_found", "not a valid hostname", "domain")
+        return await self._cached(f"{VENDOR}:domain:{domain}", domain, "domain")
+
+    async def _cached(self, cache_key: str, asked: str, key: LookupKey) -> CrmLookup:
+        cached = self._cache.get(cache_key)
         if cached is not None:
             return cached.model_copy(update={"cached": True})
-        result = await self._fetch(record_id)
+        result = await self._fetch(asked, key)
         if result.status in ("found", "not_found"):
-            self._cache.set(key, result)
+            self._cache.set(cache_key, result)
         return result
 
-    async def _fetch(self, record_id: str) -> CrmLookup:
+    def _names(self) -> dict[str, str]:
         settings = self._settings
-        names = {
+        return {
             "tier": settings.salesforce_tier_field,
             "arr": settings.salesforce_arr_field,
             "health_score": settings.salesforce_health_field,
             "csm": settings.salesforce_csm_field,
         }
-        wanted = ",".join(dict.fromkeys(["Name", *names.values()]))
+
+    async def _fetch(self, asked: str, key: LookupKey) -> CrmLookup:
+        settings = self._settings
+        names = self._names()
+        wanted = list(dict.fromkeys(["Name", *names.values()]))
         timeout = settings.crm_timeout_seconds
         version = settings.salesforce_api_version.strip("/")
-        url = (
-            f"{(settings.salesforce_instance_url or '').rstrip('/')}/services/data/{version}"
-            f"/sobjects/Account/{quote(record_id, safe='')}"
-        )
+        base = f"{(settings.salesforce_instance_url or '').rstrip('/')}/services/data/{version}"
+        if key == "id":
+            url = f"{base}/sobjects/Account/{quote(asked, safe='')}"
+            params = {"fields": ",".join(wanted)}
+        else:
+            bad = [name for name in wanted if not SOQL_FIELD.match(name)]
+            if bad:  # configured names go into the query text: identifiers only
+                return self._failed(asked, "refused", f"not a SOQL field name: {bad[0]!r}", key)
+            fields = ",".join(dict.fromkeys(["Id", *wanted]))
+            url = f"{base}/query"
+            params = {
+                "q": f"SELECT {fields} FROM Account WHERE Website = {soql_literal(asked)} LIMIT 1"
+            }
         try:
             async with asyncio.timeout(timeout):
                 response = await send_request(
@@ -113,7 +143,7 @@ class SalesforceAdapter:
                     self._client,
                     "GET",
                     url,
-                    params={"fields": wanted},
+                    params=params,
                     headers={
                         "Authorization": f"Bearer {settings.salesforce_token}",
                         "Accept": "application/json",
@@ -122,29 +152,56 @@ class SalesforceAdapter:
                 )
             data = json_object(response)
         except TimeoutError:
-            return self._failed(record_id, "unavailable", f"timeout after {timeout} s")
+            return self._failed(asked, "unavailable", f"timeout after {timeout} s", key)
         except RetryableVendorError as exc:
-            return self._failed(record_id, "unavailable", exc.message)
+            return self._failed(asked, "unavailable", exc.message, key)
         except PermanentVendorError as exc:
-            if exc.status == 404:
-                return self._failed(record_id, "not_found", "no such Account")
+            if exc.status == 404 and key == "id":
+                return self._failed(asked, "not_found", "no such Account", key)
             if "REQUEST_LIMIT_EXCEEDED" in exc.message:
-                return self._failed(record_id, "unavailable", exc.message)
-            return self._failed(record_id, "refused", exc.message)
+                return self._failed(asked, "unavailable", exc.message, key)
+            return self._failed(asked, "refused", exc.message, key)
         except Exception as exc:  # a CRM must never break an escalation
-            return self._failed(record_id, "unavailable", f"unexpected error: {exc!r}")
+            return self._failed(asked, "unavailable", f"unexpected error: {exc!r}", key)
         record: dict[str, Any] = data
+        if key == "domain":
+            records = data.get("records")
+            first = records[0] if isinstance(records, list) and records else None
+            if not isinstance(first, dict):
+                return self._failed(asked, "not_found", "no Account with this Website", key)
+            record = first
         profile = CustomerProfile(
             crm=VENDOR,
-            account_id=str(record.get("Id") or record_id),
+            account_id=str(record.get("Id") or asked),
             name=parse_text(record.get("Name")),
             tier=parse_text(record.get(names["tier"])),
             arr=parse_number(record.get(names["arr"])),
             health_score=parse_number(record.get(names["health_score"])),
             csm=parse_text(record.get(names["csm"])),
         )
-        return CrmLookup(crm=VENDOR, account_id=record_id, status="found", profile=profile)
+        return CrmLookup(
+            crm=VENDOR, account_id=asked, status="found", lookup_key=key, profile=profile
+        )
 
     @staticmethod
-    def _failed(record_id: str, status: LookupStatus, reason: str) -> CrmLookup:
-        return CrmLookup(crm=VENDOR, account_id=record_id, status=status, reason=reason[:300])
+    def _not_configured(asked: str, key: LookupKey) -> CrmLookup:
+        return CrmLookup(
+            crm=VENDOR,
+            account_id=asked,
+            status="not_configured",
+            lookup_key=key,
+            reason="SALESFORCE_INSTANCE_URL and SALESFORCE_TOKEN are not set",
+        )
+
+    @staticmethod
+    def _failed(asked: str, status: LookupStatus, reason: str, key: LookupKey = "id") -> CrmLookup:
+        return CrmLookup(
+            crm=VENDOR, account_id=asked, status=status, lookup_key=key, reason=reason[:300]
+        )
+
+
+def soql_literal(value: str) -> str:
+    """`value` as a SOQL string literal: quoted, with backslash and quote escaped (the SOQL
+    escape sequences). Callers pass validated hostnames only, so this is the second guard."""
+    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
+    return f"'{escaped}'"

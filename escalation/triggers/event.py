@@ -110,6 +110,14 @@ class CustomerInfo(_Model):
     health_score_30d_ago: float | None = Field(
         default=None, ge=0, le=100, description="Customer health score 30 days ago (0..100)."
     )
+    requester_email: str | None = Field(
+        default=None,
+        max_length=254,
+        pattern=r"^[^@\s]+@[^@\s]+$",
+        description="The requester's email address. When customer_id is the help desk's own id "
+        "(zd-org-…), the CRM account is looked up by its domain (free-mail domains excepted). "
+        "Personal data: never put in search attributes or logs.",
+    )
 
 
 class AgentInfo(_Model):

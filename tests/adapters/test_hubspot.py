@@ -75,6 +75,7 @@ async def test_configurable_property_names_and_missing_values(
     assert result.timeline_detail() == {
         "crm": "hubspot",
         "account_id": "9002",
+        "lookup_key": "id",
         "status": "found",
         "cached": False,
         "missing": ["tier", "health_score", "csm"],

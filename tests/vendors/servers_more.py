@@ -10,8 +10,10 @@
   or the legacy incoming-webhook connector with `legacy=True`.
 * `LinearServer`: GraphQL `issueCreate` (client ids, duplicate refusal) and `issue(id:)`.
 * `GitHubServer`: create and list repository issues (label filter, pull requests mixed in).
-* `HubSpotServer`: company by id with `properties=` (values always strings).
-* `SalesforceServer`: Account by id with `fields=`.
+* `HubSpotServer`: company by id with `properties=` (values always strings), and the companies
+  search (`POST /crm/v3/objects/companies/search`, EQ filters).
+* `SalesforceServer`: Account by id with `fields=`, and the SOQL query endpoint for
+  `SELECT <fields> FROM Account WHERE <field> = '<literal>' LIMIT n`.
 
 Each answers errors with the vendor's own body shape and, on a scripted 429 (or the vendor's
 rate-limit signal), the vendor's rate-limit headers.
@@ -19,6 +21,7 @@ rate-limit signal), the vendor's rate-limit headers.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -971,7 +974,13 @@ class HubSpotServer(VendorServer):
     `{id, properties, createdAt, updatedAt, archived}`; every property value is a string (or
     null for a requested property the company does not have). Auth: Bearer token (401
     `INVALID_AUTHENTICATION`); unknown company 404 `OBJECT_NOT_FOUND`; 429 `RATE_LIMIT` with
-    `X-HubSpot-RateLimit-*` headers and Retry-After. Checks that `properties=` is given."""
+    `X-HubSpot-RateLimit-*` headers and Retry-After. Checks that `properties=` is given.
+
+    `POST /crm/v3/objects/companies/search` answers `{total, results: [{id, properties,
+    createdAt, updatedAt, archived}]}` for filter groups (OR) of filters (AND) with the
+    operators EQ/NEQ (case-insensitive, as HubSpot compares strings) and HAS_PROPERTY; a body
+    HubSpot would refuse (no filterGroups, more than 6 groups, limit above 200, an unknown
+    operator) is a 400 `VALIDATION_ERROR` and a schema violation."""
 
     vendor = "hubspot"
 
@@ -988,10 +997,100 @@ class HubSpotServer(VendorServer):
             }
 
     def validate(self, request: RecordedRequest) -> list[str]:
+        if request.path == self.SEARCH:
+            return self._search_problems(request.json)
         is_read = request.method == "GET" and request.path.startswith("/crm/v3/objects/companies/")
         if is_read and not request.query.get("properties"):
             return ["no properties= query parameter: only HubSpot's defaults come back"]
         return []
+
+    SEARCH = "/crm/v3/objects/companies/search"
+    OPERATORS = frozenset(
+        {
+            "EQ",
+            "NEQ",
+            "LT",
+            "LTE",
+            "GT",
+            "GTE",
+            "BETWEEN",
+            "IN",
+            "NOT_IN",
+            "HAS_PROPERTY",
+            "NOT_HAS_PROPERTY",
+            "CONTAINS_TOKEN",
+            "NOT_CONTAINS_TOKEN",
+        }
+    )
+
+    def _search_problems(self, body: Any) -> list[str]:
+        if not isinstance(body, dict):
+            return ["search body must be a JSON object"]
+        problems: list[str] = []
+        groups = body.get("filterGroups")
+        if not isinstance(groups, list) or not groups:
+            problems.append("filterGroups must be a non-empty list")
+            groups = []
+        if len(groups) > 6:
+            problems.append(f"{len(groups)} filter groups: at most 6")
+        for group in groups:
+            filters = group.get("filters") if isinstance(group, dict) else None
+            if not isinstance(filters, list) or not filters:
+                problems.append("every filter group needs a non-empty `filters` list")
+                continue
+            for item in filters:
+                if not isinstance(item, dict) or not isinstance(item.get("propertyName"), str):
+                    problems.append(f"filter without propertyName: {item!r}")
+                elif item.get("operator") not in self.OPERATORS:
+                    problems.append(f"unknown operator {item.get('operator')!r}")
+        limit = body.get("limit", 10)
+        if not isinstance(limit, int) or not 0 < limit <= 200:
+            problems.append(f"limit {limit!r}: 1..200")
+        properties = body.get("properties")
+        if properties is not None and not (
+            isinstance(properties, list) and all(isinstance(p, str) for p in properties)
+        ):
+            problems.append("properties must be a list of names")
+        return problems
+
+    @staticmethod
+    def _matches(company: Mapping[str, str | None], item: Mapping[str, Any]) -> bool:
+        value = company.get(str(item.get("propertyName")))
+        wanted = str(item.get("value", "")).lower()
+        operator = item.get("operator")
+        if operator == "HAS_PROPERTY":
+            return value is not None
+        if operator == "EQ":
+            return value is not None and value.lower() == wanted
+        if operator == "NEQ":
+            return value is None or value.lower() != wanted
+        return False  # operators the service never sends: no match
+
+    def _search(self, request: RecordedRequest) -> Response:
+        body = request.json
+        if self._search_problems(body):
+            return self._error(400, "Invalid input JSON on line 1", "VALIDATION_ERROR")
+        groups = body["filterGroups"]
+        found = [
+            (company_id, company)
+            for company_id, company in sorted(self.companies.items())
+            if any(all(self._matches(company, f) for f in g["filters"]) for g in groups)
+        ]
+        names = body.get("properties") or ["name", "domain", "createdate", "hs_lastmodifieddate"]
+        results = [
+            {
+                "id": company_id,
+                "properties": {
+                    **{name: company.get(name) for name in names},
+                    "hs_object_id": company_id,
+                },
+                "createdAt": "2024-01-02T03:04:05.000Z",
+                "updatedAt": _now_iso(),
+                "archived": False,
+            }
+            for company_id, company in found[: body.get("limit", 10)]
+        ]
+        return Response.json(200, {"total": len(found), "results": results})
 
     @staticmethod
     def _error(
@@ -1036,6 +1135,10 @@ class HubSpotServer(VendorServer):
     def route(self, request: RecordedRequest) -> Response:
         if request.header("authorization") != f"Bearer {self.token}":
             return self.error_response(401, request)
+        if request.path == self.SEARCH:
+            if request.method != "POST":
+                return self.error_response(404, request)
+            return self._search(request)
         parts = _split(request.path)
         if parts[:4] != ["crm", "v3", "objects", "companies"] or len(parts) != 5:
             return self.error_response(404, request)
@@ -1079,6 +1182,7 @@ class SalesforceOrg:
             "Type",
             "Industry",
             "Rating",
+            "Website",
             "AnnualRevenue",
             "OwnerId",
             "Tier__c",
@@ -1094,7 +1198,13 @@ class SalesforceServer(VendorServer):
     200 with `attributes` and the requested fields (null when unset). Errors are JSON arrays
     `[{"message", "errorCode"}]`: 401 `INVALID_SESSION_ID`, 404 `NOT_FOUND`, 400
     `INVALID_FIELD` (a field the org does not have), 403 `REQUEST_LIMIT_EXCEEDED`
-    (`quota_exhausted = True`). Every response carries `Sforce-Limit-Info`."""
+    (`quota_exhausted = True`). Every response carries `Sforce-Limit-Info`.
+
+    `GET /services/data/vNN.0/query?q=SELECT a,b FROM Account WHERE F = 'x' LIMIT n` answers
+    `{totalSize, done, records: [{attributes, ...}]}`. The parser is deliberately narrow: one
+    equality on one field with a string literal in the SOQL escapes (`\\'`, `\\\\`); anything
+    else, an unbalanced quote included (the injection case), is 400 `MALFORMED_QUERY` and
+    recorded in `malformed_queries`. The comparison is case-insensitive, as SOQL's is."""
 
     vendor = "salesforce"
 
@@ -1104,6 +1214,7 @@ class SalesforceServer(VendorServer):
         self.org = SalesforceOrg()
         self.quota_exhausted = False
         self.api_calls = 0
+        self.malformed_queries: list[str] = []
 
     def add_account(self, account_id: str, **fields: Any) -> None:
         with self._lock:
@@ -1140,6 +1251,8 @@ class SalesforceServer(VendorServer):
         if self.quota_exhausted:
             return self.error_response(403, request)
         parts = _split(request.path)
+        if parts[:2] == ["services", "data"] and parts[3:] == ["query"]:
+            return self._query(request) if request.method == "GET" else self._not_found()
         if (
             len(parts) != 6
             or parts[:2] != ["services", "data"]
@@ -1168,3 +1281,45 @@ class SalesforceServer(VendorServer):
         }
         record.update({name: account.get(name) for name in names})
         return Response.json(200, record, self._headers())
+
+    def _not_found(self) -> Response:
+        return self._error(404, "NOT_FOUND", "The requested resource does not exist")
+
+    _SOQL = re.compile(
+        r"^SELECT\s+(?P<fields>[A-Za-z0-9_]+(?:\s*,\s*[A-Za-z0-9_]+)*)\s+FROM\s+Account"
+        r"\s+WHERE\s+(?P<field>[A-Za-z0-9_]+)\s*=\s*'(?P<literal>(?:[^'\\]|\\.)*)'"
+        r"\s+LIMIT\s+(?P<limit>\d+)\s*$",
+        re.IGNORECASE,
+    )
+
+    def _query(self, request: RecordedRequest) -> Response:
+        soql = (request.query.get("q") or [""])[-1]
+        match = self._SOQL.match(soql)
+        if match is None:
+            self.malformed_queries.append(soql)
+            return self._error(400, "MALFORMED_QUERY", f"unexpected token in: {soql[:200]}")
+        fields = [f.strip() for f in match["fields"].split(",")]
+        unknown = [f for f in [*fields, match["field"]] if f not in self.org.fields]
+        if unknown:
+            return self._error(
+                400, "INVALID_FIELD", f"No such column '{unknown[0]}' on entity 'Account'."
+            )
+        literal = re.sub(r"\\(.)", r"\1", match["literal"]).lower()
+        found = [
+            account
+            for _, account in sorted(self.org.accounts.items())
+            if str(account.get(match["field"]) or "").lower() == literal
+        ][: int(match["limit"])]
+        records = [
+            {
+                "attributes": {
+                    "type": "Account",
+                    "url": f"/services/data/v61.0/sobjects/Account/{account['Id']}",
+                },
+                **{name: account.get(name) for name in fields},
+            }
+            for account in found
+        ]
+        return Response.json(
+            200, {"totalSize": len(records), "done": True, "records": records}, self._headers()
+        )
