@@ -5,28 +5,25 @@ so Salesforce's SOQL query is asked first, then HubSpot's companies search).
 Events whose customer id is the help desk's (`zd-org-…`, `fd-company-…`) are enriched by the
 requester's domain; a second event of the domain is served from the cache; free-mail and
 injected domains make no request; a CRM 429 or 500 is recorded and intake still answers.
+The API + worker set-up (`api_url`, `http`, `store`) is tests/integration/intake_fixtures.py.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
-import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
-from escalation.policy import Policy
 from escalation.settings import Settings
 from store.intake import IntakeRepository
-from store.repository import Repository
-from tests.conftest import make_settings, running_worker
-from tests.integration.api_server import serve_api
+from tests.conftest import make_settings
 from tests.unit.test_helpdesk_mapping import freshdesk_body
 from tests.vendors.servers_more import HubSpotServer, SalesforceServer
 
@@ -70,32 +67,6 @@ def settings(
         salesforce_token=salesforce.token,
         crm_timeout_seconds=2.0,
     )
-
-
-@pytest.fixture(scope="module")
-def api_url(settings: Settings) -> Iterator[str]:
-    with serve_api(settings) as url:
-        yield url
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def http(
-    dev_env: WorkflowEnvironment,
-    settings: Settings,
-    api_url: str,
-    policy: Policy,
-    repository: Repository,
-) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        running_worker(dev_env.client, settings, policy, repository),
-        httpx.AsyncClient(base_url=api_url, timeout=30) as client,
-    ):
-        yield client
-
-
-@pytest.fixture(scope="module")
-def store(repository: Repository) -> IntakeRepository:
-    return IntakeRepository(repository.sessions)
 
 
 def hubspot_company(hubspot: HubSpotServer) -> str:
