@@ -287,6 +287,7 @@ async def _server_scale(client: httpx.AsyncClient) -> float | None:
     probe = f"DM-PROBE-{int(time.time())}"
     response = await client.post(
         "/v1/escalations",
+        params={"wait": "true"},  # the answer carries the state only when asked to wait
         json={"ticket_id": probe, "priority": "P3", "route": "product", "subject": "demo probe"},
     )
     response.raise_for_status()

@@ -103,6 +103,9 @@ async def test_missing_account_data_is_filled_from_the_crm_and_cached(
         "missing": [],
         "csm": "Carol Danvers",
         "reason": None,
+        "lookup_key": "id",
+        "domain": None,
+        "crm_account_id": account,
     }
     stored = store.latest_event(first["ticket_id"])
     assert stored is not None
