@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -37,6 +38,7 @@ from workflows.monthly_report import MonthlyReportWorkflow
 from workflows.ticket_watch import TicketWatchWorkflow
 
 log = structlog.get_logger("escalation.worker")
+DB_THREADS = 20  # = the engine's pool_size + max_overflow (store/db.py)
 
 WORKFLOWS = [EscalationWorkflow, TicketWatchWorkflow]
 
@@ -152,7 +154,12 @@ async def escalation_worker(
 async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> None:
     """Run one worker until `stop` is set (or forever)."""
     policy = load_policy(settings.escalation_policy)
-    repository = Repository(make_sessionmaker(make_engine(settings.database_url)))
+    # Activities wait on PostgreSQL in threads (asyncio.to_thread): the default pool of
+    # cpu+4 threads capped store writes at 6 in flight; one thread per pooled connection.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=DB_THREADS, thread_name_prefix="store")
+    )
+    repository = Repository(make_sessionmaker(make_engine(settings.database_url, pre_ping=False)))
     client = await connect_worker_client(settings)
     async with escalation_worker(client, settings, policy, repository) as worker:
         log.info(

@@ -76,7 +76,7 @@ async def test_postgres_restart_mid_cadence(
     try:
         url = await asyncio.to_thread(cluster.create_database, "proof")
         await asyncio.to_thread(upgrade, url)
-        engine = make_engine(url)
+        engine = make_engine(url, pre_ping=False)  # as the worker process runs it
         repository = Repository(make_sessionmaker(engine))
         live = proof_vendors.settings().model_dump()
         for key in ("database_url", "temporal_task_queue"):
