@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from temporalio.client import Client
 
 from activities.crm_enrichment import CrmEnricher
@@ -112,7 +113,8 @@ class EventInFlight(Exception):
 
 
 class ImplausibleEvent(ValueError):
-    """Times no ticket can have (more than 10 years old, in the future); nothing is stored."""
+    """An event no ticket can have: times more than 10 years old or in the future, or a field
+    that is invalid once its NUL characters are dropped; nothing is stored."""
 
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__("; ".join(f"{where}: {what}" for where, what in problems))
@@ -175,7 +177,15 @@ class IntakeService:
     ) -> TicketEventResult:
         """Process one event once. Webhook events are completed from the ticket's history."""
         now = received_at or _now()
-        event = without_nul(event)
+        try:
+            event = without_nul(event)
+        except ValidationError as err:  # e.g. "\x00@globex.example" is no address without NUL
+            raise ImplausibleEvent(
+                [
+                    (".".join(str(part) for part in e["loc"]), f"{e['msg']} once NUL is removed")
+                    for e in err.errors()
+                ]
+            ) from err
         problems = implausible_times(event, now)
         if problems:
             raise ImplausibleEvent(problems)

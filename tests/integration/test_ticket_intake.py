@@ -225,6 +225,16 @@ async def test_intake_needs_a_ticket_system_key(http: httpx.AsyncClient) -> None
     assert bad.status_code == 422
 
 
+async def test_a_field_invalid_once_nul_is_dropped_is_a_422(http: httpx.AsyncClient) -> None:
+    """Ticket text has NUL dropped (PostgreSQL cannot store it); a field that is invalid
+    without it is refused naming the field, not a 500 (found by the OpenAPI fuzzer)."""
+    body = ticket()
+    body["customer"] = {**body["customer"], "requester_email": "\u0000@globex.example"}
+    answer = await http.post("/v1/tickets/events", json=body, headers=AS_HELPDESK)
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["detail"][0]["loc"] == ["body", "customer", "requester_email"]
+
+
 # --------------------------------------------------------------------------- webhooks
 
 
