@@ -36,14 +36,19 @@ from worker.main import WORKFLOWS
 
 pytestmark = pytest.mark.integration
 
-# One open minute a day: an escalation started now is (almost always) outside business hours,
-# and the next business start is at most a day away.
-HOURS = {"timezone": "UTC", "weekly": {"mon-sun": "00:00-00:01"}}
+
+def _open_minute_half_a_day_from(now: datetime) -> dict[str, Any]:
+    """Business hours of one minute a day, 12 hours from `now`: an escalation started now is
+    outside business hours, and the next business start is 12 hours away."""
+    opens = now + timedelta(hours=12)
+    closes = opens + timedelta(minutes=1)
+    window = f"{opens:%H:%M}-{closes:%H:%M}" if closes.day == opens.day else "00:00-00:01"
+    return {"timezone": "UTC", "weekly": {"mon-sun": window}}
 
 
-def _after_hours_policy(base: Policy) -> Policy:
+def _after_hours_policy(base: Policy, hours: dict[str, Any]) -> Policy:
     data = without_business_hours(base).model_dump(mode="json")
-    next(t for t in data["teams"] if t["id"] == "l2").update(business_hours=HOURS)
+    next(t for t in data["teams"] if t["id"] == "l2").update(business_hours=hours)
     return Policy.model_validate(data)
 
 
@@ -70,13 +75,13 @@ async def test_after_hours_escalation_is_first_in_the_queue_at_business_start(
     task_queue: str,
 ) -> None:
     settings = make_settings(database_url, task_queue)
-    hours = BusinessHours.model_validate(HOURS)
+    now = await time_skipping_env.get_current_time()
+    window = _open_minute_half_a_day_from(now)
+    hours = BusinessHours.model_validate(window)
+    assert not is_business_time(hours, now)
     async with running_worker(
-        time_skipping_env.client, settings, _after_hours_policy(policy), repository
+        time_skipping_env.client, settings, _after_hours_policy(policy, window), repository
     ):
-        now = await time_skipping_env.get_current_time()
-        if is_business_time(hours, now) or is_business_time(hours, now + timedelta(minutes=2)):
-            pytest.skip("started inside the one open minute of the day")
         waiting = await _start(time_skipping_env, task_queue, Priority.P3)
         picked_up = await _start(time_skipping_env, task_queue, Priority.P2)
         await time_skipping_env.sleep(timedelta(seconds=5))
