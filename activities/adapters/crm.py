@@ -30,10 +30,13 @@ escalation shows "CRM unavailable: timeout after 2.0 s" instead of failing.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal, Protocol
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar, Literal, Protocol
 
 from pydantic import BaseModel, Field, computed_field
 
+from activities.adapters.cache import TtlCache
+from escalation.crm_domain import is_hostname
 from escalation.vocabulary import CustomerTier
 
 LookupStatus = Literal["found", "not_found", "not_configured", "unavailable", "refused"]
@@ -120,6 +123,78 @@ class CrmReader(Protocol):
         """The account whose website domain is `domain` (a valid hostname, else not_found
         without a request)."""
         ...
+
+
+class CachedCrmReader(ABC):
+    """The lookup flow both CRM read adapters share: checks before any request, the cache of
+    `found` and `not_found` results, and the outcome helpers.
+
+    A subclass sets `vendor`, `id_refusal` (the reason for an id of the wrong shape) and
+    `not_configured_reason`, and provides `live`, `is_account_id` and `_fetch` (the request).
+    Cache keys are `f"{vendor}:{id}"` and `f"{vendor}:domain:{domain}"`.
+    """
+
+    vendor: ClassVar[str]
+    id_refusal: ClassVar[str]
+    not_configured_reason: ClassVar[str]
+    _cache: TtlCache[CrmLookup]
+
+    @property
+    @abstractmethod
+    def live(self) -> bool: ...
+
+    @abstractmethod
+    def is_account_id(self, account_id: str) -> bool:
+        """True when `account_id` has the shape of this CRM's own ids (no request)."""
+
+    @abstractmethod
+    async def _fetch(self, asked: str, key: LookupKey) -> CrmLookup:
+        """One request to the CRM; never raises."""
+
+    async def lookup(self, account_id: str) -> CrmLookup:
+        """The account `account_id` (this CRM's own id) as a CrmLookup."""
+        account_id = account_id.strip()
+        if not self.live:
+            return self._not_configured(account_id, "id")
+        if not self.is_account_id(account_id):
+            return self._failed(account_id, "not_found", self.id_refusal)
+        return await self._cached(f"{self.vendor}:{account_id}", account_id, "id")
+
+    async def lookup_domain(self, domain: str) -> CrmLookup:
+        """The first account whose website domain equals `domain`."""
+        domain = domain.strip().lower()
+        if not self.live:
+            return self._not_configured(domain, "domain")
+        if not is_hostname(domain):
+            return self._failed(domain, "not_found", "not a valid hostname", "domain")
+        return await self._cached(f"{self.vendor}:domain:{domain}", domain, "domain")
+
+    async def _cached(self, cache_key: str, asked: str, key: LookupKey) -> CrmLookup:
+        cached = self._cache.get(cache_key)
+        if cached is not None:
+            return cached.model_copy(update={"cached": True})
+        result = await self._fetch(asked, key)
+        if result.status in ("found", "not_found"):
+            self._cache.set(cache_key, result)
+        return result
+
+    @classmethod
+    def _not_configured(cls, asked: str, key: LookupKey) -> CrmLookup:
+        return CrmLookup(
+            crm=cls.vendor,
+            account_id=asked,
+            status="not_configured",
+            lookup_key=key,
+            reason=cls.not_configured_reason,
+        )
+
+    @classmethod
+    def _failed(
+        cls, asked: str, status: LookupStatus, reason: str, key: LookupKey = "id"
+    ) -> CrmLookup:
+        return CrmLookup(
+            crm=cls.vendor, account_id=asked, status=status, lookup_key=key, reason=reason[:300]
+        )
 
 
 def parse_number(value: Any) -> float | None:

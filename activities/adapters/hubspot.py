@@ -15,7 +15,7 @@ are parsed here. The lookup never raises: see activities/adapters/crm.py.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 import httpx
@@ -29,23 +29,24 @@ from activities.adapters.base import (
 from activities.adapters.cache import TtlCache
 from activities.adapters.common import json_object
 from activities.adapters.crm import (
+    CachedCrmReader,
     CrmLookup,
     CustomerProfile,
     LookupKey,
-    LookupStatus,
     parse_number,
     parse_text,
 )
-from escalation.crm_domain import is_hostname
 from escalation.settings import Settings
 
 VENDOR: Final = "hubspot"
 
 
-class HubSpotAdapter:
+class HubSpotAdapter(CachedCrmReader):
     """Reads companies from HubSpot. Live when HUBSPOT_TOKEN is set."""
 
-    vendor: Final = VENDOR
+    vendor: ClassVar[str] = VENDOR
+    id_refusal: ClassVar[str] = "not a HubSpot company id"
+    not_configured_reason: ClassVar[str] = "HUBSPOT_TOKEN is not set"
 
     def __init__(
         self,
@@ -70,33 +71,6 @@ class HubSpotAdapter:
     def is_account_id(self, account_id: str) -> bool:
         """HubSpot company ids are numeric (`hs_object_id`)."""
         return account_id.strip().isdigit()
-
-    async def lookup(self, account_id: str) -> CrmLookup:
-        """The company `account_id` (HubSpot's numeric company id) as a CrmLookup."""
-        company_id = account_id.strip()
-        if not self.live:
-            return self._not_configured(company_id, "id")
-        if not self.is_account_id(company_id):
-            return self._failed(company_id, "not_found", "not a HubSpot company id")
-        return await self._cached(f"{VENDOR}:{company_id}", company_id, "id")
-
-    async def lookup_domain(self, domain: str) -> CrmLookup:
-        """The first company whose `domain` property equals `domain` (a companies search)."""
-        domain = domain.strip().lower()
-        if not self.live:
-            return self._not_configured(domain, "domain")
-        if not is_hostname(domain):
-            return self._failed(domain, "not_found", "not a valid hostname", "domain")
-        return await self._cached(f"{VENDOR}:domain:{domain}", domain, "domain")
-
-    async def _cached(self, cache_key: str, asked: str, key: LookupKey) -> CrmLookup:
-        cached = self._cache.get(cache_key)
-        if cached is not None:
-            return cached.model_copy(update={"cached": True})
-        result = await self._fetch(asked, key)
-        if result.status in ("found", "not_found"):
-            self._cache.set(cache_key, result)
-        return result
 
     def _names(self) -> dict[str, str]:
         settings = self._settings
@@ -173,20 +147,4 @@ class HubSpotAdapter:
         )
         return CrmLookup(
             crm=VENDOR, account_id=asked, status="found", lookup_key=key, profile=profile
-        )
-
-    @staticmethod
-    def _not_configured(asked: str, key: LookupKey) -> CrmLookup:
-        return CrmLookup(
-            crm=VENDOR,
-            account_id=asked,
-            status="not_configured",
-            lookup_key=key,
-            reason="HUBSPOT_TOKEN is not set",
-        )
-
-    @staticmethod
-    def _failed(asked: str, status: LookupStatus, reason: str, key: LookupKey = "id") -> CrmLookup:
-        return CrmLookup(
-            crm=VENDOR, account_id=asked, status=status, lookup_key=key, reason=reason[:300]
         )

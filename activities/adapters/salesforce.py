@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 from urllib.parse import quote
 
 import httpx
@@ -36,14 +36,13 @@ from activities.adapters.base import (
 from activities.adapters.cache import TtlCache
 from activities.adapters.common import json_object
 from activities.adapters.crm import (
+    CachedCrmReader,
     CrmLookup,
     CustomerProfile,
     LookupKey,
-    LookupStatus,
     parse_number,
     parse_text,
 )
-from escalation.crm_domain import is_hostname
 from escalation.settings import Settings
 
 VENDOR: Final = "salesforce"
@@ -51,11 +50,15 @@ SALESFORCE_ID: Final = re.compile(r"^[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?$")
 SOQL_FIELD: Final = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,79}$")
 
 
-class SalesforceAdapter:
+class SalesforceAdapter(CachedCrmReader):
     """Reads Accounts from Salesforce. Live when SALESFORCE_INSTANCE_URL and
     SALESFORCE_TOKEN are set."""
 
-    vendor: Final = VENDOR
+    vendor: ClassVar[str] = VENDOR
+    id_refusal: ClassVar[str] = "not a Salesforce record id"
+    not_configured_reason: ClassVar[str] = (
+        "SALESFORCE_INSTANCE_URL and SALESFORCE_TOKEN are not set"
+    )
 
     def __init__(
         self,
@@ -80,33 +83,6 @@ class SalesforceAdapter:
     def is_account_id(self, account_id: str) -> bool:
         """Salesforce record ids are 15 or 18 alphanumeric characters."""
         return bool(SALESFORCE_ID.match(account_id.strip()))
-
-    async def lookup(self, account_id: str) -> CrmLookup:
-        """The Account `account_id` (15- or 18-character Salesforce id) as a CrmLookup."""
-        record_id = account_id.strip()
-        if not self.live:
-            return self._not_configured(record_id, "id")
-        if not self.is_account_id(record_id):
-            return self._failed(record_id, "not_found", "not a Salesforce record id")
-        return await self._cached(f"{VENDOR}:{record_id}", record_id, "id")
-
-    async def lookup_domain(self, domain: str) -> CrmLookup:
-        """The first Account whose `Website` equals `domain` (a SOQL query)."""
-        domain = domain.strip().lower()
-        if not self.live:
-            return self._not_configured(domain, "domain")
-        if not is_hostname(domain):
-            return self._failed(domain, "not_found", "not a valid hostname", "domain")
-        return await self._cached(f"{VENDOR}:domain:{domain}", domain, "domain")
-
-    async def _cached(self, cache_key: str, asked: str, key: LookupKey) -> CrmLookup:
-        cached = self._cache.get(cache_key)
-        if cached is not None:
-            return cached.model_copy(update={"cached": True})
-        result = await self._fetch(asked, key)
-        if result.status in ("found", "not_found"):
-            self._cache.set(cache_key, result)
-        return result
 
     def _names(self) -> dict[str, str]:
         settings = self._settings
@@ -181,22 +157,6 @@ class SalesforceAdapter:
         )
         return CrmLookup(
             crm=VENDOR, account_id=asked, status="found", lookup_key=key, profile=profile
-        )
-
-    @staticmethod
-    def _not_configured(asked: str, key: LookupKey) -> CrmLookup:
-        return CrmLookup(
-            crm=VENDOR,
-            account_id=asked,
-            status="not_configured",
-            lookup_key=key,
-            reason="SALESFORCE_INSTANCE_URL and SALESFORCE_TOKEN are not set",
-        )
-
-    @staticmethod
-    def _failed(asked: str, status: LookupStatus, reason: str, key: LookupKey = "id") -> CrmLookup:
-        return CrmLookup(
-            crm=VENDOR, account_id=asked, status=status, lookup_key=key, reason=reason[:300]
         )
 
 
