@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from escalation.closing import GapCategory
 from escalation.models import TICKET_ID_PATTERN, EscalationState
-from escalation.request_text import RequestText
+from escalation.request_text import RequestBool, RequestText
 from escalation.vocabulary import CustomerTier, Priority, RouteKey
 
 
@@ -39,8 +39,8 @@ class EscalationCreate(_Body):
     customer: Customer = Customer()
     triggers: list[RequestText] = Field(default_factory=list, max_length=50)
     requested_by: RequestText = Field(default="api", max_length=200)
-    suspected_bug: bool = Field(default=False, description="file a bug in the tracker")
-    legal_hold: bool = Field(
+    suspected_bug: RequestBool = Field(default=False, description="file a bug in the tracker")
+    legal_hold: RequestBool = Field(
         default=False, description="no outbound customer message while the hold stands"
     )
     requested_person: RequestText | None = Field(
@@ -72,8 +72,10 @@ class AcknowledgeBody(_Body):
 class ResolveBody(_Body):
     by: RequestText = Field(min_length=1, max_length=200)
     resolution: RequestText = Field(default="", max_length=5000)
-    kb_article_needed: bool = Field(default=False, description="draft a KB article from this")
-    necessary: bool | None = Field(default=None, description="was the escalation necessary?")
+    kb_article_needed: RequestBool = Field(
+        default=False, description="draft a KB article from this"
+    )
+    necessary: RequestBool | None = Field(default=None, description="was the escalation necessary?")
     preventable: GapCategory | None = Field(
         default=None, description="the gap that would have prevented it, if any"
     )

@@ -20,7 +20,7 @@ from api.auth import public, require
 from escalation.apikeys import Permission
 from escalation.closing import GapCategory, KbDraftInput, ReviewInput, SurveyIssued
 from escalation.models import TICKET_ID_PATTERN
-from escalation.request_text import RequestText
+from escalation.request_text import RequestBool, RequestText
 from store import models_analytics as ma
 from store.closing import ClosingStore, SurveyError, SurveyProblem, kb_markdown
 from store.models import Escalation as EscalationRow
@@ -177,16 +177,16 @@ async def survey_page(token: TOKEN) -> HTMLResponse:
 
 # ------------------------------------------------------------------------------ reviews
 class ReviewBody(EscalationRef):
-    necessary: bool | None = None
-    preventable: bool | None = None
+    necessary: RequestBool | None = None
+    preventable: RequestBool | None = None
     gap_category: GapCategory | None = None
-    reopened: bool = False
+    reopened: RequestBool = False
     agent_feedback: RequestText = Field(default="", max_length=5000)
     specialist_feedback: RequestText = Field(default="", max_length=5000)
     reviewed_by: RequestText = Field(default="", max_length=200)
     agent_id: RequestText | None = Field(default=None, max_length=200)
     trigger_types: list[RequestText] = Field(default_factory=list, max_length=50)
-    kb_article_needed: bool = Field(
+    kb_article_needed: RequestBool = Field(
         default=False, description="create a KB article draft from the resolution"
     )
     kb_title: RequestText | None = Field(default=None, max_length=300)

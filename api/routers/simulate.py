@@ -14,7 +14,7 @@ from api.auth import Principal, require
 from api.deps import PolicyDep, RepositoryDep
 from escalation.apikeys import Permission
 from escalation.planning import PlanError
-from escalation.request_text import RequestText
+from escalation.request_text import RequestBool, RequestText
 from escalation.simulate import Simulation, simulate, simulation_window
 from escalation.vocabulary import Priority, RouteKey
 from store.schedules import ScheduleStore
@@ -29,8 +29,8 @@ class SimulateBody(BaseModel):
     route: RouteKey = RouteKey.TECHNICAL
     team: RequestText | None = Field(default=None, description="override the route's first team")
     at: AwareDatetime | None = Field(default=None, description="start instant; default now")
-    suspected_bug: bool = False
-    runtime_changes: bool = Field(
+    suspected_bug: RequestBool = False
+    runtime_changes: RequestBool = Field(
         default=True, description="include the overrides and time off added through the API"
     )
 

@@ -93,3 +93,30 @@ def test_tab_and_newlines_pass_validation(api_url: str) -> None:
         timeout=30,
     )
     assert response.status_code == 503, response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/v1/simulate", {"priority": "P0", "runtime_changes": 0}, ["body", "runtime_changes"]),
+        ("/v1/simulate", {"priority": "P0", "suspected_bug": "yes"}, ["body", "suspected_bug"]),
+        (
+            "/v1/escalations",
+            {"ticket_id": "T-1", "priority": "P3", "legal_hold": 1},
+            ["body", "legal_hold"],
+        ),
+        (
+            "/v1/escalations/T-1/resolve",
+            {"by": "dan", "kb_article_needed": "true"},
+            ["body", "kb_article_needed"],
+        ),
+    ],
+)
+def test_a_boolean_field_takes_only_json_booleans(
+    api_url: str, path: str, body: dict[str, Any], loc: list[Any]
+) -> None:
+    """The OpenAPI document says `boolean`: 0, 1, "yes" or "true" are refused (found by the
+    fuzzer), not read as booleans."""
+    response = httpx.post(api_url + path, json=body, headers=ADMIN_HEADERS, timeout=10)
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in response.json()["detail"]] == [loc]
