@@ -62,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "escalation to resolution as a durable Temporal workflow.",
         lifespan=lifespan,
     )
+
     @app.exception_handler(DataError)
     async def _refused_by_the_database(request: Request, exc: DataError) -> JSONResponse:
         # Input the database cannot store (e.g. a NUL character in text) is bad input: 422.
