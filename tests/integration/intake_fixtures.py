@@ -15,6 +15,7 @@ import hmac
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -72,3 +73,27 @@ def zendesk_signed_headers(
         "X-Zendesk-Webhook-Id": webhook_id,
         "X-Zendesk-Webhook-Invocation-Id": str(uuid.uuid4().int % 10**12),
     }
+
+
+def crm_ticket_event(customer: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A plain how-to ticket event for `customer` (the CRM enrichment tests fill the rest)."""
+    body: dict[str, Any] = {
+        "ticket_id": f"T-{uuid.uuid4().hex[:10]}",
+        "event_type": "created",
+        "subject": "Exporting invoices",
+        "description": "How do I export my invoices to CSV?",
+        "created_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
+        "product_area": "reports",
+        "customer": customer,
+    }
+    body.update(changes)
+    return body
+
+
+async def post_ticket_event(
+    http: httpx.AsyncClient, body: dict[str, Any], headers: dict[str, str]
+) -> Any:
+    """POST /v1/tickets/events, expecting 200; the answer's JSON."""
+    answer = await http.post("/v1/tickets/events", json=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    return answer.json()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +21,8 @@ from temporalio.testing import WorkflowEnvironment
 from escalation.settings import Settings
 from store.intake import IntakeRepository
 from tests.conftest import make_settings
+from tests.integration.intake_fixtures import crm_ticket_event as ticket
+from tests.integration.intake_fixtures import post_ticket_event
 from tests.vendors.servers_more import HubSpotServer
 
 pytestmark = pytest.mark.integration
@@ -65,24 +66,8 @@ def company(hubspot: HubSpotServer) -> str:
     return company_id
 
 
-def ticket(customer: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "ticket_id": f"T-{uuid.uuid4().hex[:10]}",
-        "event_type": "created",
-        "subject": "Exporting invoices",
-        "description": "How do I export my invoices to CSV?",
-        "created_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-        "product_area": "reports",
-        "customer": customer,
-    }
-    body.update(changes)
-    return body
-
-
 async def post(http: httpx.AsyncClient, body: dict[str, Any]) -> Any:
-    answer = await http.post("/v1/tickets/events", json=body, headers=AS_HELPDESK)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+    return await post_ticket_event(http, body, AS_HELPDESK)
 
 
 def requests_for(hubspot: HubSpotServer, company_id: str) -> int:

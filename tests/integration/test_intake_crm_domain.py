@@ -24,6 +24,8 @@ from temporalio.testing import WorkflowEnvironment
 from escalation.settings import Settings
 from store.intake import IntakeRepository
 from tests.conftest import make_settings
+from tests.integration.intake_fixtures import crm_ticket_event as ticket
+from tests.integration.intake_fixtures import post_ticket_event
 from tests.unit.test_helpdesk_mapping import freshdesk_body
 from tests.vendors.servers_more import HubSpotServer, SalesforceServer
 
@@ -84,24 +86,8 @@ def hubspot_company(hubspot: HubSpotServer) -> str:
     return domain
 
 
-def ticket(customer: dict[str, Any], **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "ticket_id": f"T-{uuid.uuid4().hex[:10]}",
-        "event_type": "created",
-        "subject": "Exporting invoices",
-        "description": "How do I export my invoices to CSV?",
-        "created_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-        "product_area": "reports",
-        "customer": customer,
-    }
-    body.update(changes)
-    return body
-
-
 async def post(http: httpx.AsyncClient, body: dict[str, Any]) -> Any:
-    answer = await http.post("/v1/tickets/events", json=body, headers=AS_HELPDESK)
-    assert answer.status_code == 200, answer.text
-    return answer.json()
+    return await post_ticket_event(http, body, AS_HELPDESK)
 
 
 def searches_for(hubspot: HubSpotServer, domain: str) -> int:
