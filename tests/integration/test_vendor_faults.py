@@ -21,6 +21,7 @@ from tests.vendors.plugin import VendorServers
 
 pytestmark = pytest.mark.integration
 
+
 async def _start(
     dev_env: WorkflowEnvironment, task_queue: str, **extra: object
 ) -> WorkflowHandle[object, EscalationState]:
