@@ -291,39 +291,23 @@ async def acknowledge(h: Harness, tickets: list[str], n: int) -> list[Figure]:
             while not (await handle.query("state", result_type=BareState)).acknowledged:
                 pass
             signal_query.append(time.perf_counter() - started)
-    figures = []
-    for p in (50, 99):
-        figures.append(
-            Figure(
-                f"acknowledge to state (POST ack + GET) vs bare update, p{p}",
-                "ms",
-                pct(ours, p) * 1000,
-                pct(update, p) * 1000,
-                target="p99 <= 1.3x" if p == 99 else "",
-                note=f"n={len(ours)}/{len(update)}",
-            )
+    pairs = [
+        ("acknowledge to state (POST ack + GET) vs bare update", ours, update, "p99 <= 1.3x"),
+        ("acknowledge Update on EscalationWorkflow (no HTTP) vs bare update", direct, update, ""),
+        ("acknowledge to state vs bare signal + query", ours, signal_query, ""),
+    ]
+    return [
+        Figure(
+            f"{name}, p{p}",
+            "ms",
+            pct(mine, p) * 1000,
+            pct(theirs, p) * 1000,
+            target=target if p == 99 else "",
+            note=f"n={len(mine)}/{len(theirs)}",
         )
-    for p in (50, 99):
-        figures.append(
-            Figure(
-                f"acknowledge Update on EscalationWorkflow (no HTTP) vs bare update, p{p}",
-                "ms",
-                pct(direct, p) * 1000,
-                pct(update, p) * 1000,
-                note=f"n={len(direct)}/{len(update)}",
-            )
-        )
-    for p in (50, 99):
-        figures.append(
-            Figure(
-                f"acknowledge to state vs bare signal + query, p{p}",
-                "ms",
-                pct(ours, p) * 1000,
-                pct(signal_query, p) * 1000,
-                note=f"n={len(ours)}/{len(signal_query)}",
-            )
-        )
-    return figures
+        for name, mine, theirs, target in pairs
+        for p in (50, 99)
+    ]
 
 
 # ---------------------------------------------------------------------------- fill
