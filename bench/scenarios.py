@@ -7,7 +7,7 @@ import asyncio
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -80,11 +80,11 @@ async def _bounded(n: int, concurrency: int, job: Callable[[int], Awaitable[None
     return time.perf_counter() - started
 
 
-async def _paced(rate: float, n: int, job: Callable[[int], Awaitable[None]]) -> None:
+async def _paced(rate: float, n: int, job: Callable[[int], Coroutine[Any, Any, None]]) -> None:
     """Open loop: start job i at i/rate seconds, whatever the previous ones are doing."""
     loop = asyncio.get_running_loop()
     t0 = loop.time()
-    tasks = []
+    tasks: list[asyncio.Task[None]] = []
     for i in range(n):
         delay = t0 + i / rate - loop.time()
         if delay > 0:
