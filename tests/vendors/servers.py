@@ -372,6 +372,10 @@ class VendorServer:
         )
         with self._lock:
             self._requests.append(request)
+            if len(body) < int(headers.get("content-length") or 0):
+                # The client went away mid-body (a worker killed while sending): a real server
+                # never acts on an incomplete request. Recorded, not served.
+                return None
             fault = next(
                 (f for f in self._faults if f.remaining > 0 and f.matches(method, request.path)),
                 None,
