@@ -17,6 +17,9 @@ def sla_elapsed_minutes(f: Facts) -> float:
     return max(0.0, f.minutes_since_created - f.context.sla_paused_minutes)
 
 
+_TOLERANCE_MINUTES = 1 / 60_000  # one millisecond
+
+
 def sla_breach_imminent(f: Facts) -> Trigger | None:
     if f.event.resolved:
         return None
@@ -31,7 +34,9 @@ def sla_breach_imminent(f: Facts) -> Trigger | None:
     summaries = []
     for name, target in targets:
         used = elapsed / target
-        if used >= fraction:
+        # The watch wakes exactly at `fraction * target` (triggers/clock.py); float rounding of
+        # minutes must not make that instant read 94.99...%: a millisecond of tolerance.
+        if elapsed + _TOLERANCE_MINUTES >= fraction * target:
             state = "breached" if used >= 1 else "breach imminent"
             summaries.append(f"{name.replace('_', ' ')} SLA {state} ({used:.0%})")
             evidence.append(
