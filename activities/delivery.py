@@ -38,6 +38,7 @@ from activities.sent_units import (
 )
 from activities.store_errors import poison_input_not_retried, store_unavailable
 from escalation import activity_names as names
+from escalation.internal_records import internal_target, notification_key
 from escalation.models import (
     ActionOutcome,
     DeliverRequest,
@@ -163,9 +164,13 @@ class DeliveryActivities:
         }
 
     def _key(self, request: DeliverRequest, channel: str, target: str) -> str:
-        return (
-            f"{request.escalation_key}:s{request.step_index}:a{request.action_index}:"
-            f"{request.action.kind.value}:{channel}:{target}"
+        return notification_key(
+            request.escalation_key,
+            request.step_index,
+            request.action_index,
+            request.action.kind,
+            channel,
+            target,
         )
 
     async def _once(
@@ -752,8 +757,9 @@ class DeliveryActivities:
         return await self._internal_record(request, owner.person_id or owner.name, new_owner=owner)
 
     async def _internal(self, request: DeliverRequest) -> DeliveryResult:
-        target = request.action.target.value if request.action.target else "team"
-        return await self._internal_record(request, target)
+        """In histories from before `internal-records-with-timeline`; the workflow now
+        writes these rows with its timeline (escalation/internal_records.py)."""
+        return await self._internal_record(request, internal_target(request.action))
 
     async def _internal_record(
         self,

@@ -1,4 +1,5 @@
-"""Activity that writes an escalation's timeline (and row snapshot) to the store."""
+"""Activity that writes an escalation's timeline (and row snapshot) to the store, with the
+store-only notifications (in-app, queue) its lines report."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import asyncio
 from sqlalchemy.exc import DataError
 from temporalio import activity
 
+from activities import metrics
 from activities.store_errors import poison_input_not_retried
 from escalation import activity_names as names
-from escalation.models import TimelineBatch, TimelineEntry
+from escalation.models import InternalNotification, TimelineBatch, TimelineEntry
 from store.repository import Repository
 
 
@@ -26,21 +28,46 @@ class RecordingActivities:
 
     @activity.defn(name=names.RECORD_TIMELINE_BATCH)
     async def record_timeline_batch(self, batch: TimelineBatch) -> list[str]:
-        """Several lines in one transaction; the event keys of the new ones. A line the
-        database refuses fails the batch, so the lines are then written one by one and only
-        the refused ones are left out."""
+        """Several lines, and the notification rows they report, in one transaction; the
+        event keys of the new lines. Something the database refuses fails the transaction,
+        so everything is then written one by one and only the refused parts are left out."""
         try:
-            return await asyncio.to_thread(self._repository.record_timeline_batch, batch.entries)
+            recorded = await asyncio.to_thread(
+                self._repository.record_timeline_batch, batch.entries, batch.notifications
+            )
         except DataError:
-            pass
+            return await self._one_by_one(batch)
+        _count_notifications(recorded.notifications)
+        return recorded.event_keys
+
+    async def _one_by_one(self, batch: TimelineBatch) -> list[str]:
         recorded: list[str] = []
         for entry in batch.entries:
             try:
                 if await asyncio.to_thread(self._repository.record_timeline, entry):
                     recorded.append(entry.event_key)
             except DataError as err:
-                activity.logger.error(
-                    "timeline line refused by the store, left out",
-                    extra={"event_key": entry.event_key, "error": str(err.orig)[:200]},
+                _left_out("timeline line", entry.event_key, err)
+        for notification in batch.notifications:
+            try:
+                new = await asyncio.to_thread(
+                    self._repository.save_internal_notification, notification
                 )
+            except DataError as err:
+                _left_out("notification", notification.idempotency_key, err)
+                continue
+            if new:
+                _count_notifications([notification])
         return recorded
+
+
+def _count_notifications(new: list[InternalNotification]) -> None:
+    for notification in new:
+        metrics.notification(notification.channel, notification.result.outcome.value)
+
+
+def _left_out(what: str, key: str, err: DataError) -> None:
+    activity.logger.error(
+        f"{what} refused by the store, left out",
+        extra={"key": key, "error": str(err.orig)[:200]},
+    )

@@ -363,11 +363,30 @@ class TimelineEntry(_Model):
 TIMELINE_BATCH_MAX = 50
 
 
+class InternalNotification(_Model):
+    """An in-app notification or queue entry: a notifications row in our own store, written
+    in the same transaction as the `action_delivered` line that reports it
+    (escalation/internal_records.py)."""
+
+    idempotency_key: str
+    escalation_key: str
+    ticket_id: str
+    step_index: int
+    action: ActionKind
+    channel: str
+    target: str
+    result: DeliveryResult
+
+
 class TimelineBatch(_Model):
     """Timeline lines recorded together: what a workflow wrote while the previous batch was
-    in flight (one activity instead of one per line)."""
+    in flight (one activity instead of one per line), with the store-only notifications those
+    lines report (empty in histories recorded before they were)."""
 
     entries: list[TimelineEntry] = Field(min_length=1, max_length=TIMELINE_BATCH_MAX)
+    notifications: list[InternalNotification] = Field(
+        default_factory=list, max_length=TIMELINE_BATCH_MAX
+    )
 
 
 class EscalationState(_Model):

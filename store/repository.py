@@ -7,6 +7,7 @@ are unique by key, and the escalation row only moves forward in sequence order.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.models import EscalationStatus, TimelineEntry
+from escalation.models import EscalationStatus, InternalNotification, TimelineEntry
 from store import models
 
 
@@ -26,6 +27,14 @@ def _insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, A
     statement = insert(table).values(**values).on_conflict_do_nothing()
     result = session.execute(statement.returning(*table.primary_key.columns))
     return result.first() is not None
+
+
+@dataclass(frozen=True)
+class RecordedBatch:
+    """What a timeline batch wrote that was not there before."""
+
+    event_keys: list[str]
+    notifications: list[InternalNotification]
 
 
 def _now() -> datetime:
@@ -47,15 +56,46 @@ class Repository:
         with self._sessions.begin() as session:
             return self._record_timeline_in(session, entry)
 
-    def record_timeline_batch(self, entries: list[TimelineEntry]) -> list[str]:
-        """Record several lines in one transaction (in sequence order); the event keys of
-        the lines that were new (a retried batch returns none)."""
+    def record_timeline_batch(
+        self,
+        entries: list[TimelineEntry],
+        notifications: Sequence[InternalNotification] = (),
+    ) -> RecordedBatch:
+        """Record several lines and the store-only notifications they report in one
+        transaction (lines in sequence order); what was new (a retried batch: nothing)."""
         with self._sessions.begin() as session:
-            return [
+            lines = [
                 entry.event_key
                 for entry in sorted(entries, key=lambda e: e.sequence)
                 if self._record_timeline_in(session, entry)
             ]
+            rows = [n for n in notifications if self._save_internal_in(session, n)]
+        return RecordedBatch(event_keys=lines, notifications=rows)
+
+    def save_internal_notification(self, notification: InternalNotification) -> bool:
+        """One store-only notification row on its own; True when it was new."""
+        with self._sessions.begin() as session:
+            return self._save_internal_in(session, notification)
+
+    def _save_internal_in(self, session: Session, notification: InternalNotification) -> bool:
+        return _insert_ignoring_conflicts(
+            session,
+            models.Notification.__table__,
+            {
+                "idempotency_key": notification.idempotency_key,
+                "escalation_key": notification.escalation_key,
+                "ticket_id": notification.ticket_id,
+                "step_index": notification.step_index,
+                "action": notification.action.value,
+                "channel": notification.channel,
+                "target": notification.target[:200],
+                "outcome": notification.result.outcome.value,
+                "external_id": None,
+                "error": None,
+                "result": notification.result.model_dump(mode="json"),
+                "created_at": _now(),
+            },
+        )
 
     def _record_timeline_in(self, session: Session, entry: TimelineEntry) -> bool:
         inserted = _insert_ignoring_conflicts(

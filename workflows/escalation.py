@@ -37,6 +37,7 @@ from workflows.escalation_core import (
     PATCH_CLOSE_THE_LOOP,
     PATCH_DELIVERY_ORDER,
     PATCH_EARLY_STOP,
+    PATCH_INTERNAL_RECORDS,
     PATCH_LOCAL_LOOKUPS,
     PATCH_SYNC_IN_BACKGROUND,
     PATCH_TIMELINE_BATCHES,
@@ -69,6 +70,9 @@ class EscalationWorkflow(EscalationSteps, EscalationClosing):
     async def run(self, request: EscalationInput) -> EscalationState:
         self._batch_timeline = workflow.patched(PATCH_TIMELINE_BATCHES)
         self._local_lookups = workflow.patched(PATCH_LOCAL_LOOKUPS)
+        self._internal_with_timeline = self._batch_timeline and workflow.patched(
+            PATCH_INTERNAL_RECORDS
+        )
         await self._load_plan(team=request.team)
         # Decided once, here: a history recorded before a patch keeps its old behaviour.
         self._honour_early_stop = workflow.patched(PATCH_EARLY_STOP)

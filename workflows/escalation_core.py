@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         EscalationPlan,
         EscalationState,
         EscalationStatus,
+        InternalNotification,
         MessageRef,
         PageRef,
         PlannedStep,
@@ -72,6 +73,9 @@ PATCH_TIMELINE_BATCHES = "timeline-in-batches"
 PATCH_LOCAL_LOOKUPS = "lookups-as-local-activities"
 # A P2/P3 escalated outside business hours goes first in the team's queue at the next start.
 PATCH_QUEUE_FIRST = "queue-first-at-business-start"
+# In-app notifications and queue entries (rows in our own store, no vendor) are written in
+# the timeline batch that reports them, not by a `deliver_action` activity each.
+PATCH_INTERNAL_RECORDS = "internal-records-with-timeline"
 LOOKUP_TIMEOUT = timedelta(seconds=30)
 
 VENDOR_RETRY = RetryPolicy(
@@ -132,6 +136,9 @@ class EscalationCore:
         self._local_lookups = False
         self._unrecorded: list[TimelineEntry] = []
         self._flushing = False
+        self._internal_with_timeline = False
+        # Store-only notifications waiting for their timeline line's batch, by event key.
+        self._unrecorded_rows: dict[str, InternalNotification] = {}
 
     def _require_plan(self) -> EscalationPlan:
         if self._plan is None:  # handlers may run before run(); the plan comes first there
@@ -301,8 +308,10 @@ class EscalationCore:
         step_index: int | None = None,
         detail: dict[str, str] | None = None,
         at: datetime | None = None,
+        notification: InternalNotification | None = None,
     ) -> None:
-        """Write one timeline line to the store (idempotent on its event key)."""
+        """Write one timeline line to the store (idempotent on its event key), with the
+        store-only notification it reports, if any, in the same transaction."""
         self._sequence += 1
         entry = TimelineEntry(
             escalation_key=self._key,
@@ -333,6 +342,8 @@ class EscalationCore:
             self._tasks.append(asyncio.create_task(self._store(entry)))
             return
         self._unrecorded.append(entry)
+        if notification is not None:
+            self._unrecorded_rows[entry.event_key] = notification
         if not self._flushing:
             self._flushing = True
             self._tasks.append(asyncio.create_task(self._flush_timeline()))
@@ -345,9 +356,14 @@ class EscalationCore:
                 batch = self._unrecorded[:TIMELINE_BATCH_MAX]
                 del self._unrecorded[: len(batch)]
                 kinds = ", ".join(dict.fromkeys(e.kind for e in batch))
+                rows = [
+                    row
+                    for e in batch
+                    if (row := self._unrecorded_rows.pop(e.event_key, None)) is not None
+                ]
                 await self._write_to_store(
                     names.RECORD_TIMELINE_BATCH,
-                    TimelineBatch(entries=batch),
+                    TimelineBatch(entries=batch, notifications=rows),
                     summary=f"record {kinds}",
                 )
         finally:

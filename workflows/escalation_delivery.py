@@ -12,6 +12,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from escalation import activity_names as names
+    from escalation.internal_records import STORE_ONLY_KINDS, store_only_notification
     from escalation.models import (
         ACK_TARGET_SECONDS,
         ActionOutcome,
@@ -36,6 +37,9 @@ class EscalationDelivery(EscalationCore):
         self, step_index: int, action_index: int, action: PlannedAction, label: str
     ) -> None:
         """Deliver one action in the background (a slow vendor never delays the cadence)."""
+        if self._internal_with_timeline and action.kind in STORE_ONLY_KINDS:
+            self._record_store_only(step_index, action_index, action)
+            return
         plan = self._require_plan()
         customer_message = (
             self._customer_message() if action.kind is ActionKind.CUSTOMER_COMMUNICATION else ""
@@ -68,6 +72,28 @@ class EscalationDelivery(EscalationCore):
         number = self._dispatched
         self._in_flight[number] = ((self._generation, step_index), action.kind)
         self._tasks.append(asyncio.create_task(self._deliver(request, label, number)))
+
+    def _record_store_only(self, step_index: int, action_index: int, action: PlannedAction) -> None:
+        """An in-app notification or queue entry: its row goes with the `action_delivered`
+        line that reports it, in one timeline batch (no vendor, so no activity of its own)."""
+        row = store_only_notification(
+            escalation_key=f"{self._key}.g{self._generation}",
+            ticket_id=self._input.ticket_id,
+            step_index=step_index,
+            action_index=action_index,
+            action=action,
+        )
+        self._record(
+            "action_delivered",
+            step_index=step_index,
+            detail={
+                "action": action.kind.value,
+                "channel": row.result.channel,
+                "outcome": row.result.outcome.value,
+                "detail": row.result.detail[:300],
+            },
+            notification=row,
+        )
 
     def _earlier_step_in_flight(self, number: int) -> bool:
         """Is a delivery of the same kind from an earlier step still being retried?"""

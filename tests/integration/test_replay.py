@@ -22,6 +22,7 @@ from temporalio.worker import Replayer
 from escalation import activity_names as names
 from escalation.models import (
     AcknowledgeInput,
+    AgentConfirmInput,
     EscalationInput,
     EscalationState,
     NoteInput,
@@ -31,13 +32,13 @@ from escalation.models import (
 from escalation.policy import Policy
 from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
-from tests.conftest import make_settings, running_worker
+from tests.conftest import make_settings, running_worker, without_business_hours
 from worker.main import WORKFLOWS
 
 pytestmark = pytest.mark.integration
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-CURRENT_HISTORY = "v6"  # bump when recording after an intentional, patched change
+CURRENT_HISTORY = "v7"  # bump when recording after an intentional, patched change
 
 
 def _replayer() -> Replayer:
@@ -91,11 +92,60 @@ async def test_fresh_history_replays(
 ) -> None:
     history = await _record_story(time_skipping_env, task_queue, policy, repository, database_url)
     await _replayer().replay_workflow(history)
+    _keep(history, "p0_reassign_ack_resolve")
+
+
+async def _record_p3_story(
+    env: WorkflowEnvironment,
+    task_queue: str,
+    policy: Policy,
+    repository: Repository,
+    database_url: str,
+) -> WorkflowHistory:
+    """A P3 (T+0 queue + in-app: store-only notifications) acknowledged, then resolved."""
+    settings = make_settings(database_url, task_queue)
+    ticket = f"REPLAY{uuid.uuid4().hex[:6]}"
+    async with running_worker(env.client, settings, without_business_hours(policy), repository):
+        handle = await env.client.start_workflow(
+            names.ESCALATION_WORKFLOW,
+            EscalationInput(
+                ticket_id=ticket, priority=Priority.P3, route=RouteKey.TECHNICAL, subject="Export"
+            ),
+            id=f"escalation-{ticket}",
+            task_queue=task_queue,
+            result_type=EscalationState,
+        )
+        await env.sleep(timedelta(minutes=10))
+        await handle.execute_update(
+            names.UPDATE_ACKNOWLEDGE, AcknowledgeInput(by="dan"), result_type=EscalationState
+        )
+        await env.sleep(timedelta(hours=2))
+        await handle.signal(names.SIGNAL_AGENT_CONFIRMED, AgentConfirmInput(by="agent"))
+        await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="dan", resolution="fixed"))
+        await handle.result()
+        return await handle.fetch_history()
+
+
+async def test_fresh_p3_history_replays(
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    policy: Policy,
+    repository: Repository,
+    database_url: str,
+) -> None:
+    history = await _record_p3_story(
+        time_skipping_env, task_queue, policy, repository, database_url
+    )
+    await _replayer().replay_workflow(history)
+    _keep(history, "p3_queue_in_app_ack_resolve")
+
+
+def _keep(history: WorkflowHistory, story: str) -> None:
+    """With RECORD_HISTORIES=1, commit-ready: each recording gets a new name, so older
+    histories stay to prove patches keep them replayable."""
     if os.environ.get("RECORD_HISTORIES") == "1":
         HISTORIES.mkdir(exist_ok=True)
-        # Each recording gets a new name: older histories stay, to prove patches keep them
-        # replayable.
-        (HISTORIES / f"p0_reassign_ack_resolve_{CURRENT_HISTORY}.json").write_text(
+        (HISTORIES / f"{story}_{CURRENT_HISTORY}.json").write_text(
             json.dumps(json.loads(history.to_json()), indent=1) + "\n"
         )
 
