@@ -14,6 +14,10 @@ A request carries ``Authorization: Bearer <API key>``. No header, a malformed on
 revoked or wrong key: 401 with ``WWW-Authenticate: Bearer``. A valid key whose role lacks the
 permission: 403 naming both. The key is looked up by its key id (one indexed row, see
 escalation/apikeys.py) and verified in constant time; revocation takes effect on the next request.
+An active key's row is reused for at most ``VERIFIED_KEY_TTL_SECONDS`` (:class:`VerifiedKeys`),
+so a burst of requests reads it once; the token is still verified against it on every request,
+and a revocation waits out that lifetime before it returns (store/api_keys.py), which keeps
+"revoked: the next request is a 401" true across API processes.
 Mutations pass :attr:`Principal.name` into the workflow input (``api_key_name``), so the
 escalation's timeline names the key next to the person in ``by``.
 """
@@ -23,6 +27,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import ipaddress
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -35,6 +41,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from escalation.apikeys import (
     MAX_TOKEN_LENGTH,
     MIN_PEPPER_BYTES,
+    VERIFIED_KEY_TTL_SECONDS,
     ApiKeyConfigError,
     ApiKeyRecord,
     Permission,
@@ -45,13 +52,14 @@ from escalation.apikeys import (
 )
 from escalation.apikeys import verify_api_key as _verify
 from escalation.settings import Settings
-from store.api_keys import ApiKeyStore
+from store.api_keys import ApiKeyStore, StoredApiKey
 
 log = structlog.get_logger("escalation.api.auth")
 
 __all__ = [
     "Access",
     "Principal",
+    "VerifiedKeys",
     "api_key_pepper",
     "authenticate",
     "bearer_scheme",
@@ -81,6 +89,59 @@ class Principal:
 
     def allows(self, permission: Permission) -> bool:
         return role_allows(self.role, permission)
+
+
+class VerifiedKeys:
+    """Active key rows read from the store, reused for at most ``ttl`` seconds.
+
+    An entry's age counts from the moment *before* its read began, so an entry is never
+    younger than the data it holds: a revocation that committed before the read is in it,
+    and one committed after is at most ``ttl`` old when the revoker returns (it waits
+    ``VERIFIED_KEY_TTL_SECONDS``). Revoked rows and unknown ids are never kept: a new key
+    works at once, a revoked one is read (and refused) every time. Bounded in size.
+    """
+
+    def __init__(
+        self,
+        ttl: float = VERIFIED_KEY_TTL_SECONDS,
+        *,
+        max_entries: int = 1024,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self._max_entries = max_entries
+        self._entries: OrderedDict[str, tuple[float, StoredApiKey]] = OrderedDict()
+
+    def get(self, key_id: str) -> StoredApiKey | None:
+        entry = self._entries.get(key_id)
+        if entry is None:
+            return None
+        read_at, stored = entry
+        if self.clock() - read_at >= self.ttl:
+            del self._entries[key_id]
+            return None
+        return stored
+
+    def put(self, stored: StoredApiKey, *, read_at: float) -> None:
+        """Keep ``stored`` (read from the store by a read that began at ``read_at``)."""
+        if not stored.active or self.ttl <= 0:
+            self._entries.pop(stored.key_id, None)
+            return
+        self._entries[stored.key_id] = (read_at, stored)
+        self._entries.move_to_end(stored.key_id)
+        while len(self._entries) > self._max_entries:
+            self._entries.popitem(last=False)
+
+    def used(self, key_id: str, at: datetime) -> None:
+        """Record a touch in the kept row, without making the entry any younger."""
+        entry = self._entries.get(key_id)
+        if entry is not None:
+            read_at, stored = entry
+            self._entries[key_id] = (read_at, dataclasses.replace(stored, last_used_at=at))
+
+    def clear(self) -> None:
+        self._entries.clear()
 
 
 def api_key_pepper(settings: Settings) -> bytes:
@@ -117,6 +178,7 @@ class Access:
         app.state.api_key_pepper = self.pepper
         store = ApiKeyStore(app.state.repository.sessions)
         app.state.api_keys = store
+        app.state.verified_keys = VerifiedKeys()
         if not self.seeds:
             return
         try:
@@ -147,6 +209,11 @@ def get_api_keys(request: Request) -> ApiKeyStore:
     return store
 
 
+def get_verified_keys(request: Request) -> VerifiedKeys:
+    verified: VerifiedKeys = request.app.state.verified_keys
+    return verified
+
+
 def _pepper(request: Request) -> bytes:
     pepper: bytes = request.app.state.api_key_pepper
     return pepper
@@ -172,9 +239,14 @@ async def authenticate(
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise _unauthorized("invalid API key", error="invalid_token")
     pepper = _pepper(request)
-    store = get_api_keys(request)
     key_id = key_id_for(token, pepper)
-    stored = await asyncio.to_thread(store.find, key_id)
+    verified = get_verified_keys(request)
+    stored = verified.get(key_id)
+    if stored is None:
+        read_at = verified.clock()
+        stored = await asyncio.to_thread(get_api_keys(request).find, key_id)
+        if stored is not None:
+            verified.put(stored, read_at=read_at)
     if stored is None or not _verify(token, stored.record, pepper):
         log.warning("api_key_rejected", key_id=key_id, path=request.url.path)
         raise _unauthorized("invalid API key", error="invalid_token")
@@ -183,7 +255,8 @@ async def authenticate(
         raise _unauthorized("API key revoked", error="invalid_token")
     now = datetime.now(UTC)
     if stored.last_used_at is None or now - stored.last_used_at > _TOUCH_EVERY:
-        await asyncio.to_thread(store.touch, key_id, now=now)
+        verified.used(key_id, now)  # first: concurrent requests need not touch it again
+        await asyncio.to_thread(get_api_keys(request).touch, key_id, now=now)
     principal = Principal(key_id=stored.key_id, name=stored.name, role=stored.role)
     request.state.principal = principal
     return principal

@@ -53,6 +53,7 @@ __all__ = [
     "MAX_TOKEN_LENGTH",
     "MIN_PEPPER_BYTES",
     "ROLE_PERMISSIONS",
+    "VERIFIED_KEY_TTL_SECONDS",
     "ApiKeyConfigError",
     "ApiKeyRecord",
     "ApiKeySeed",
@@ -74,6 +75,11 @@ TOKEN_PREFIX = "esc_"
 MIN_PEPPER_BYTES = 16
 MAX_TOKEN_LENGTH = 512
 """Longer bearer tokens are rejected without hashing."""
+VERIFIED_KEY_TTL_SECONDS = 1.0
+"""How long an API process may reuse a key row it read from the store (``api/auth.py``)
+without reading it again. A revocation (or a seeded key's new role) waits this long after
+committing before it returns (``store/api_keys.py``), so once ``escalation keys revoke``
+has answered, no API process still holds the key as active: the next request is a 401."""
 
 _HASH_SCHEME = "hmac-sha256"
 _GENERATED_ID_BYTES = 6  # 12 hex characters

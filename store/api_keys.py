@@ -14,11 +14,18 @@ Seeding is idempotent and safe to run from several API replicas at once:
     * an entry whose name is held by a key made with ``escalation keys create`` is an error:
       seeding never takes over a key an operator created by hand.
 Removing an entry from the variable does not revoke its key; ``escalation keys revoke`` does.
+
+API processes reuse a key row they read for at most
+:data:`~escalation.apikeys.VERIFIED_KEY_TTL_SECONDS` (``api/auth.py``). So that a revocation still
+takes effect on the very next request, :meth:`ApiKeyStore.revoke` (and a seeding that revoked or
+changed a key) waits that long after its transaction committed before it returns: by then every
+API process has dropped any copy read before the commit, and reads the revoked row.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -28,10 +35,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from escalation.apikeys import API_KEYS_ENV, ApiKeyConfigError, ApiKeyRecord, Role
+from escalation.apikeys import (
+    API_KEYS_ENV,
+    VERIFIED_KEY_TTL_SECONDS,
+    ApiKeyConfigError,
+    ApiKeyRecord,
+    Role,
+)
 from store.models_auth import ApiKey
 
 Source = Literal["cli", "env"]
+REVOCATION_GRACE_SECONDS = VERIFIED_KEY_TTL_SECONDS + 0.2
+"""The cache lifetime, plus a margin for clocks that run at slightly different rates on other
+machines and for a sleep that wakes a little early."""
 
 __all__ = ["ApiKeyStore", "KeyNameTaken", "SeedResult", "StoredApiKey"]
 
@@ -108,8 +124,21 @@ def _insert_ignoring_conflicts(session: Session, values: dict[str, Any]) -> bool
 class ApiKeyStore:
     """All SQL about API keys, behind one object that receives the session factory."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        revocation_grace: float = REVOCATION_GRACE_SECONDS,
+    ) -> None:
+        """``revocation_grace``: seconds a revocation waits after committing, longer than API
+        processes reuse a key row they read (see the module docstring)."""
         self._sessions = sessions
+        self._revocation_grace = revocation_grace
+
+    def _outlive_cached_copies(self) -> None:
+        """Return only once no API process can still hold a copy read before our commit."""
+        if self._revocation_grace > 0:
+            time.sleep(self._revocation_grace)
 
     def create(
         self, record: ApiKeyRecord, *, source: Source = "cli", now: datetime | None = None
@@ -150,14 +179,17 @@ class ApiKeyStore:
             return [StoredApiKey.of(row) for row in session.scalars(query)]
 
     def revoke(self, name: str, *, now: datetime | None = None) -> StoredApiKey | None:
-        """Revoke the active key with this name; None when there is none."""
+        """Revoke the active key with this name; None when there is none. Returns once every
+        API process refuses the key (after the revocation grace, see the module docstring)."""
         with self._sessions.begin() as session:
             row = self._active_by_name(session, name)
             if row is None:
                 return None
             row.revoked_at = now or _now()
             session.flush()
-            return StoredApiKey.of(row)
+            revoked = StoredApiKey.of(row)
+        self._outlive_cached_copies()
+        return revoked
 
     def touch(self, key_id: str, *, now: datetime | None = None) -> None:
         """Record that the key was used (callers throttle this)."""
@@ -214,6 +246,9 @@ class ApiKeyStore:
                     result.created.append(record.name)
                 else:  # another replica seeded it at the same moment
                     result.unchanged.append(record.name)
+        if result.replaced or result.updated:
+            # A key was revoked or changed role: other API processes may hold its old row.
+            self._outlive_cached_copies()
         return result
 
     @staticmethod
