@@ -4,6 +4,7 @@ HTTP answers (unknown ticket 404, impossible transition 409, Temporal down 503).
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from typing import Any
 
 from fastapi import HTTPException, status
@@ -24,11 +25,35 @@ def workflow_id_for(ticket_id: str) -> str:
     return f"escalation-{ticket_id}"
 
 
+class EscalationKeys:
+    """The escalation key (``<workflow id>.<first run id[:8]>``) last seen for each ticket, from
+    the states this process answered with. Only a hint: the key belongs to one run, and a
+    ticket whose escalation ended may get a new one, so a reader checks the hint against the
+    state it then gets. Lets GET read the timeline while the workflow answers its query."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._max_entries = max_entries
+        self._keys: OrderedDict[str, str] = OrderedDict()
+
+    def get(self, ticket_id: str) -> str | None:
+        return self._keys.get(ticket_id)
+
+    def remember(self, ticket_id: str, escalation_key: str) -> None:
+        self._keys[ticket_id] = escalation_key
+        self._keys.move_to_end(ticket_id)
+        if len(self._keys) > self._max_entries:
+            self._keys.popitem(last=False)
+
+    def forget(self, ticket_id: str) -> None:
+        self._keys.pop(ticket_id, None)
+
+
 class TemporalGateway:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._client: Client | None = None
         self._lock = asyncio.Lock()
+        self.escalation_keys = EscalationKeys()
 
     async def client(self) -> Client:
         if self._client is None:

@@ -58,9 +58,11 @@ async def _query_state(gateway: TemporalGateway, ticket_id: str) -> EscalationSt
     handle = await gateway.handle(ticket_id)
     try:
         state: EscalationState = await handle.query(names.QUERY_STATE, result_type=EscalationState)
-        return state
     except Exception as exc:
+        gateway.escalation_keys.forget(ticket_id)
         raise await translate_errors(ticket_id, handle, exc) from exc
+    gateway.escalation_keys.remember(ticket_id, state.escalation_key)
+    return state
 
 
 @router.post(
@@ -173,13 +175,37 @@ async def get_escalation(
     ticket_id: TicketPath, gateway: GatewayDep, repository: RepositoryDep
 ) -> EscalationDetail:
     """Live state from the workflow, and the timeline recorded so far."""
-    state = await _query_state(gateway, ticket_id)
-    events = await asyncio.to_thread(repository.timeline, state.escalation_key)
+    known_key = gateway.escalation_keys.get(ticket_id)
+    if known_key is None:
+        state = await _query_state(gateway, ticket_id)
+        events = await asyncio.to_thread(repository.timeline, state.escalation_key)
+    else:
+        # The key is known from an earlier answer: read the timeline while the workflow
+        # answers the query, and read it again only if the ticket has a new escalation since.
+        reading = asyncio.ensure_future(asyncio.to_thread(repository.timeline, known_key))
+        try:
+            state = await _query_state(gateway, ticket_id)
+        except BaseException:
+            reading.cancel()
+            reading.add_done_callback(_discard)
+            raise
+        if state.escalation_key == known_key:
+            events = await reading
+        else:
+            reading.cancel()
+            reading.add_done_callback(_discard)
+            events = await asyncio.to_thread(repository.timeline, state.escalation_key)
     return EscalationDetail(
         state=state,
         temporal_ui_url=gateway.ui_url(ticket_id),
         timeline=[TimelineItem.model_validate(e) for e in events],
     )
+
+
+def _discard(reading: asyncio.Future[Any]) -> None:
+    """A read whose answer is not needed: retrieve its outcome so nothing logs it."""
+    if not reading.cancelled():
+        reading.exception()
 
 
 async def _update(
@@ -190,9 +216,10 @@ async def _update(
         result: EscalationState = await handle.execute_update(
             update, argument, result_type=EscalationState
         )
-        return result
     except Exception as exc:
         raise await translate_errors(ticket_id, handle, exc) from exc
+    gateway.escalation_keys.remember(ticket_id, result.escalation_key)
+    return result
 
 
 @router.post("/{ticket_id}/acknowledge", response_model=EscalationState)
