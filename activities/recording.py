@@ -28,12 +28,16 @@ class RecordingActivities:
 
     @activity.defn(name=names.RECORD_TIMELINE_BATCH)
     async def record_timeline_batch(self, batch: TimelineBatch) -> list[str]:
-        """Several lines, and the notification rows they report, in one transaction; the
-        event keys of the new lines. Something the database refuses fails the transaction,
-        so everything is then written one by one and only the refused parts are left out."""
+        """Several lines, the notification rows they report and the escalation facts, in
+        one transaction; the event keys of the new lines. Something the database refuses
+        fails the transaction, so everything is then written one by one and only the refused
+        parts are left out."""
         try:
             recorded = await asyncio.to_thread(
-                self._repository.record_timeline_batch, batch.entries, batch.notifications
+                self._repository.record_timeline_batch,
+                batch.entries,
+                batch.notifications,
+                batch.facts,
             )
         except DataError:
             return await self._one_by_one(batch)
@@ -58,6 +62,11 @@ class RecordingActivities:
                 continue
             if new:
                 _count_notifications([notification])
+        if batch.facts is not None:
+            try:
+                await asyncio.to_thread(self._repository.record_escalation_facts, batch.facts)
+            except DataError as err:
+                _left_out("escalation facts", batch.facts.escalation_key, err)
         return recorded
 
 

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from escalation.closing import EscalationFactsInput
 from escalation.policy import ActionKind, StopCondition, Target
 from escalation.vocabulary import CustomerTier, Priority, RouteKey
 
@@ -381,12 +382,14 @@ class InternalNotification(_Model):
 class TimelineBatch(_Model):
     """Timeline lines recorded together: what a workflow wrote while the previous batch was
     in flight (one activity instead of one per line), with the store-only notifications those
-    lines report (empty in histories recorded before they were)."""
+    lines report and, in the escalation's first batch, who escalated it and why (both absent
+    in histories recorded before patch `internal-records-with-timeline`)."""
 
     entries: list[TimelineEntry] = Field(min_length=1, max_length=TIMELINE_BATCH_MAX)
     notifications: list[InternalNotification] = Field(
         default_factory=list, max_length=TIMELINE_BATCH_MAX
     )
+    facts: EscalationFactsInput | None = None
 
 
 class EscalationState(_Model):

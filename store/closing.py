@@ -110,6 +110,42 @@ def check_token(secret: bytes, token: str, now: datetime) -> None:
 
 
 # ---------------------------------------------------------------------------- the store
+def record_facts_in(session: Session, facts: EscalationFactsInput) -> bool:
+    """Who escalated and why, once per escalation (a repeat changes nothing), in the caller's
+    transaction. Links a reopened ticket to its previous escalation."""
+    previous = session.scalar(
+        select(models.Escalation.key)
+        .where(
+            models.Escalation.ticket_id == facts.ticket_id,
+            models.Escalation.key != facts.escalation_key,
+            models.Escalation.resolved_at.is_not(None),
+        )
+        .order_by(models.Escalation.resolved_at.desc())
+        .limit(1)
+    )
+    inserted = _insert_ignore(
+        session,
+        ma.EscalationFacts.__table__,
+        {
+            "escalation_key": facts.escalation_key,
+            "ticket_id": facts.ticket_id,
+            "agent_id": facts.agent_id,
+            "agent_team": facts.agent_team,
+            "category": facts.category,
+            "reason": facts.reason,
+            "reopens": previous,
+            "recorded_at": _now(),
+        },
+    )
+    for trigger in dict.fromkeys(t.strip()[:64] for t in facts.triggers if t.strip()):
+        _insert_ignore(
+            session,
+            ma.EscalationTrigger.__table__,
+            {"escalation_key": facts.escalation_key, "trigger_type": trigger},
+        )
+    return inserted
+
+
 class ClosingStore:
     """Facts, surveys, reviews and KB drafts over one session factory."""
 
@@ -137,40 +173,9 @@ class ClosingStore:
 
     # -------------------------------------------------------------- facts
     def record_escalation_facts(self, facts: EscalationFactsInput) -> bool:
-        """Who escalated and why, once per escalation (a repeat changes nothing). Links a
-        reopened ticket to its previous escalation."""
+        """Who escalated and why, once per escalation (a repeat changes nothing)."""
         with self._sessions.begin() as session:
-            previous = session.scalar(
-                select(models.Escalation.key)
-                .where(
-                    models.Escalation.ticket_id == facts.ticket_id,
-                    models.Escalation.key != facts.escalation_key,
-                    models.Escalation.resolved_at.is_not(None),
-                )
-                .order_by(models.Escalation.resolved_at.desc())
-                .limit(1)
-            )
-            inserted = _insert_ignore(
-                session,
-                ma.EscalationFacts.__table__,
-                {
-                    "escalation_key": facts.escalation_key,
-                    "ticket_id": facts.ticket_id,
-                    "agent_id": facts.agent_id,
-                    "agent_team": facts.agent_team,
-                    "category": facts.category,
-                    "reason": facts.reason,
-                    "reopens": previous,
-                    "recorded_at": _now(),
-                },
-            )
-            for trigger in dict.fromkeys(t.strip()[:64] for t in facts.triggers if t.strip()):
-                _insert_ignore(
-                    session,
-                    ma.EscalationTrigger.__table__,
-                    {"escalation_key": facts.escalation_key, "trigger_type": trigger},
-                )
-            return inserted
+            return record_facts_in(session, facts)
 
     def record_agent_ticket(
         self, ticket_id: str, agent_id: str, team: str | None = None, at: datetime | None = None

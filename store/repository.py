@@ -15,8 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
+from escalation.closing import EscalationFactsInput
 from escalation.models import EscalationStatus, InternalNotification, TimelineEntry
 from store import models
+from store.closing import record_facts_in
 
 
 def _insert_ignoring_conflicts(session: Session, table: Any, values: dict[str, Any]) -> bool:
@@ -60,9 +62,11 @@ class Repository:
         self,
         entries: list[TimelineEntry],
         notifications: Sequence[InternalNotification] = (),
+        facts: EscalationFactsInput | None = None,
     ) -> RecordedBatch:
-        """Record several lines and the store-only notifications they report in one
-        transaction (lines in sequence order); what was new (a retried batch: nothing)."""
+        """Record several lines, the store-only notifications they report and the escalation
+        facts in one transaction (lines in sequence order); what was new (a retried batch:
+        nothing)."""
         with self._sessions.begin() as session:
             lines = [
                 entry.event_key
@@ -70,7 +74,14 @@ class Repository:
                 if self._record_timeline_in(session, entry)
             ]
             rows = [n for n in notifications if self._save_internal_in(session, n)]
+            if facts is not None:
+                record_facts_in(session, facts)
         return RecordedBatch(event_keys=lines, notifications=rows)
+
+    def record_escalation_facts(self, facts: EscalationFactsInput) -> bool:
+        """The escalation facts on their own (store/closing.py record_facts_in)."""
+        with self._sessions.begin() as session:
+            return record_facts_in(session, facts)
 
     def save_internal_notification(self, notification: InternalNotification) -> bool:
         """One store-only notification row on its own; True when it was new."""

@@ -73,16 +73,20 @@ class EscalationWorkflow(EscalationSteps, EscalationClosing):
         self._internal_with_timeline = self._batch_timeline and workflow.patched(
             PATCH_INTERNAL_RECORDS
         )
+        self._hold_timeline = self._internal_with_timeline
         await self._load_plan(team=request.team)
         # Decided once, here: a history recorded before a patch keeps its old behaviour.
         self._honour_early_stop = workflow.patched(PATCH_EARLY_STOP)
         self._in_step_order = workflow.patched(PATCH_DELIVERY_ORDER)
         self._sync_in_background = workflow.patched(PATCH_SYNC_IN_BACKGROUND)
+        close_the_loop = workflow.patched(PATCH_CLOSE_THE_LOOP)
+        if close_the_loop and self._internal_with_timeline:
+            self._unrecorded_facts = self._escalation_facts()  # with the first batch
         self._record(
             "escalation_started",
             detail={"reason": request.reason[:500], **_attribution(request)},
         )
-        if workflow.patched(PATCH_CLOSE_THE_LOOP):
+        if close_the_loop and not self._internal_with_timeline:
             self._tasks.append(asyncio.create_task(self._record_facts()))
         if request.requested_person and not (self._honour_early_stop and self._resolve_requested):
             await self._honour_requested_person(request.requested_person)
@@ -100,6 +104,7 @@ class EscalationWorkflow(EscalationSteps, EscalationClosing):
                 continue
             await self._run_step(step, due)
 
+        self._release_timeline()
         self._set_details()
         await workflow.wait_condition(lambda: self._status is EscalationStatus.RESOLVED)
         await workflow.wait_condition(lambda: all(t.done() for t in self._tasks))

@@ -41,19 +41,24 @@ from workflows.escalation_delivery import EscalationDelivery
 
 
 class EscalationClosing(EscalationDelivery):
-    async def _record_facts(self) -> None:
+    def _escalation_facts(self) -> EscalationFactsInput:
         plan = self._require_plan()
+        return EscalationFactsInput(
+            escalation_key=self._key,
+            ticket_id=self._input.ticket_id,
+            agent_id=self._input.original_agent,
+            agent_team=plan.team,
+            category=plan.route.value,
+            reason=self._input.reason,
+            triggers=self._input.triggers[:50],
+        )
+
+    async def _record_facts(self) -> None:
+        """Before patch `internal-records-with-timeline`: the facts in an activity of their
+        own (they now go with the first timeline batch)."""
         await self._write_to_store(
             RECORD_ESCALATION_FACTS,
-            EscalationFactsInput(
-                escalation_key=self._key,
-                ticket_id=self._input.ticket_id,
-                agent_id=self._input.original_agent,
-                agent_team=plan.team,
-                category=plan.route.value,
-                reason=self._input.reason,
-                triggers=self._input.triggers[:50],
-            ),
+            self._escalation_facts(),
             summary="record who escalated and why",
         )
 

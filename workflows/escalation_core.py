@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
 
     from escalation import activity_names as names
     from escalation.activity_names import STORE_REFUSED_INPUT
+    from escalation.closing import EscalationFactsInput
     from escalation.models import (
         TIMELINE_BATCH_MAX,
         AcknowledgeInput,
@@ -74,7 +75,9 @@ PATCH_LOCAL_LOOKUPS = "lookups-as-local-activities"
 # A P2/P3 escalated outside business hours goes first in the team's queue at the next start.
 PATCH_QUEUE_FIRST = "queue-first-at-business-start"
 # In-app notifications and queue entries (rows in our own store, no vendor) are written in
-# the timeline batch that reports them, not by a `deliver_action` activity each.
+# the timeline batch that reports them, not by a `deliver_action` activity each; so are the
+# escalation facts; and the lines of the start and of T+0 go in one batch (see
+# `_hold_timeline`). A new P3 costs one store activity instead of six.
 PATCH_INTERNAL_RECORDS = "internal-records-with-timeline"
 LOOKUP_TIMEOUT = timedelta(seconds=30)
 
@@ -139,6 +142,11 @@ class EscalationCore:
         self._internal_with_timeline = False
         # Store-only notifications waiting for their timeline line's batch, by event key.
         self._unrecorded_rows: dict[str, InternalNotification] = {}
+        self._unrecorded_facts: EscalationFactsInput | None = None
+        # Once patched, lines wait from the start until T+0 has run or the workflow first
+        # waits (`_release_timeline`): the start, T+0 and its store-only notifications then
+        # cost one activity. Only look-ups (local activities) run in between.
+        self._hold_timeline = False
 
     def _require_plan(self) -> EscalationPlan:
         if self._plan is None:  # handlers may run before run(); the plan comes first there
@@ -344,7 +352,16 @@ class EscalationCore:
         self._unrecorded.append(entry)
         if notification is not None:
             self._unrecorded_rows[entry.event_key] = notification
-        if not self._flushing:
+        if not self._flushing and not self._hold_timeline:
+            self._flushing = True
+            self._tasks.append(asyncio.create_task(self._flush_timeline()))
+
+    def _release_timeline(self) -> None:
+        """End the start-up hold: what was recorded so far goes to the store now."""
+        if not self._hold_timeline:
+            return
+        self._hold_timeline = False
+        if self._unrecorded and not self._flushing:
             self._flushing = True
             self._tasks.append(asyncio.create_task(self._flush_timeline()))
 
@@ -361,9 +378,10 @@ class EscalationCore:
                     for e in batch
                     if (row := self._unrecorded_rows.pop(e.event_key, None)) is not None
                 ]
+                facts, self._unrecorded_facts = self._unrecorded_facts, None
                 await self._write_to_store(
                     names.RECORD_TIMELINE_BATCH,
-                    TimelineBatch(entries=batch, notifications=rows),
+                    TimelineBatch(entries=batch, notifications=rows, facts=facts),
                     summary=f"record {kinds}",
                 )
         finally:

@@ -38,6 +38,7 @@ class EscalationSteps(EscalationDelivery):
         remaining = (due - workflow.now()).total_seconds()
         if remaining <= 0:
             return
+        self._release_timeline()
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: self._stop_met(step.stop_when) or self._generation != generation,
@@ -225,6 +226,7 @@ class EscalationSteps(EscalationDelivery):
         self, condition: StopCondition | None, seconds: float, summary: str
     ) -> bool:
         """Durable wait of at most `seconds`; True when the stop condition came true."""
+        self._release_timeline()
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(
                 lambda: self._stop_met(condition),
