@@ -17,6 +17,7 @@ from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.recording import RecordingActivities
 from escalation import activity_names as names
+from escalation.closing import RECORD_ESCALATION_FACTS
 from escalation.internal_records import notification_key, store_only_notification
 from escalation.models import (
     EscalationInput,
@@ -246,6 +247,34 @@ async def test_a_p3_writes_its_queue_and_in_app_rows_without_delivery_activities
         < CLOSING_STEP  # closing the loop still delivers (hand-back, survey)
     ]
     assert cadence_deliveries == []
+    batches = [
+        json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name
+        == names.RECORD_TIMELINE_BATCH
+    ]
+    # The start, T+0 and its two notifications, and who escalated and why: one activity.
+    first = batches[0]
+    assert [line["kind"] for line in first["entries"]] == [
+        "escalation_started",
+        "step_started",
+        "action_delivered",
+        "action_delivered",
+    ]
+    assert len(first["notifications"]) == 2
+    assert first["facts"]["escalation_key"] == final.escalation_key
+    assert RECORD_ESCALATION_FACTS not in {
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    }
+    with psycopg.connect(database_url) as connection:
+        facts = connection.execute(
+            "SELECT category FROM escalation_facts WHERE escalation_key = %s",
+            (final.escalation_key,),
+        ).fetchall()
+    assert facts == [("technical",)]
     rows = [
         (r.action, r.outcome, r.idempotency_key)
         for r in repository.notifications(f"{final.escalation_key}.")
