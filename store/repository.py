@@ -205,10 +205,24 @@ class Repository:
         """Record a notification's outcome once; a repeat returns the first record."""
         values.setdefault("created_at", _now())
         with self._sessions.begin() as session:
-            _insert_ignoring_conflicts(session, models.Notification.__table__, values)
-        found = self.find_notification(values["idempotency_key"])
-        assert found is not None
-        return found
+            dialect = session.get_bind().dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            # One round trip: a new row comes back with RETURNING; only a repeat reads the
+            # first one.
+            statement = (
+                insert(models.Notification)
+                .values(**values)
+                .on_conflict_do_nothing()
+                .returning(models.Notification)
+            )
+            row = session.scalars(statement).first()
+            if row is None:
+                row = session.scalars(
+                    select(models.Notification).where(
+                        models.Notification.idempotency_key == values["idempotency_key"]
+                    )
+                ).one()
+        return row
 
     def notifications(self, escalation_key_prefix: str) -> Sequence[models.Notification]:
         with self._sessions() as session:

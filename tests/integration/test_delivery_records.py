@@ -172,3 +172,31 @@ async def test_a_timeline_entry_the_store_refuses_is_not_retried(
     assert "NUL" in str(refused.value)
     clean = entry.model_copy(update={"subject": "checkout down"})
     assert await ActivityEnvironment().run(recording.record_timeline, clean) is True
+
+
+def test_a_repeated_notification_record_returns_the_first(repository: Repository) -> None:
+    """At-least-once activities: the second record of a unit changes nothing and answers
+    the first one (the single-round-trip RETURNING path and the repeat path)."""
+    values: dict[str, Any] = {
+        "idempotency_key": "escalation-REPEAT.r1.g0:s0:a0:page:pagerduty:alice",
+        "escalation_key": "escalation-REPEAT.r1.g0",
+        "ticket_id": "REPEAT",
+        "step_index": 0,
+        "action": "page",
+        "channel": "pagerduty",
+        "target": "alice",
+        "external_id": "dedup-1",
+        "error": None,
+    }
+    first = repository.save_notification(
+        **values, outcome="delivered", result={"outcome": "delivered", "channel": "pagerduty"}
+    )
+    again = repository.save_notification(
+        **values, outcome="failed", result={"outcome": "failed", "channel": "pagerduty"}
+    )
+    assert (first.id, first.outcome, first.result["outcome"]) == (
+        again.id,
+        "delivered",
+        "delivered",
+    )
+    assert [r.outcome for r in repository.notifications("escalation-REPEAT.r1.")] == ["delivered"]
