@@ -19,7 +19,8 @@ API processes reuse a key row they read for at most
 :data:`~escalation.apikeys.VERIFIED_KEY_TTL_SECONDS` (``api/auth.py``). So that a revocation still
 takes effect on the very next request, :meth:`ApiKeyStore.revoke` (and a seeding that revoked or
 changed a key) waits that long after its transaction committed before it returns: by then every
-API process has dropped any copy read before the commit, and reads the revoked row.
+API process has dropped any copy read before the commit, and reads the revoked row. A row
+changed behind the store's back (SQL by hand) is in force within that second, not at once.
 """
 
 from __future__ import annotations
