@@ -7,7 +7,8 @@ acknowledged (signal or update) and resolved. No database, no plan, no timeline.
 
 `python -m bench bare-worker` runs a worker for it (the benchmark starts it as a subprocess, like
 the escalation worker), configured from the environment: TEMPORAL_ADDRESS, BENCH_TASK_QUEUE,
-BENCH_MAX_CACHED_WORKFLOWS, BENCH_STICKY_TIMEOUT_SECONDS.
+BENCH_MAX_CACHED_WORKFLOWS, BENCH_STICKY_TIMEOUT_SECONDS, BENCH_WORKFLOW_TASK_POLLS,
+BENCH_ACTIVITY_TASK_POLLS (the escalation worker's own settings, so both poll alike).
 """
 
 from __future__ import annotations
@@ -153,7 +154,7 @@ class BareWorkflow:
 async def run_bare_worker() -> None:
     from temporalio.client import Client
     from temporalio.contrib.pydantic import pydantic_data_converter
-    from temporalio.worker import Worker
+    from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
     client = await Client.connect(
         os.environ.get("TEMPORAL_ADDRESS", "localhost:7233"),
@@ -167,6 +168,12 @@ async def run_bare_worker() -> None:
         max_cached_workflows=int(os.environ.get("BENCH_MAX_CACHED_WORKFLOWS", "1000")),
         sticky_queue_schedule_to_start_timeout=timedelta(
             seconds=float(os.environ.get("BENCH_STICKY_TIMEOUT_SECONDS", "2"))
+        ),
+        workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(
+            int(os.environ.get("BENCH_WORKFLOW_TASK_POLLS", "20"))
+        ),
+        activity_task_poller_behavior=PollerBehaviorSimpleMaximum(
+            int(os.environ.get("BENCH_ACTIVITY_TASK_POLLS", "10"))
         ),
         graceful_shutdown_timeout=timedelta(seconds=2),
     )

@@ -27,6 +27,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from escalation.cli import dev_server_command
+from escalation.settings import Settings
 from store.migrate import upgrade
 from tests.vendors.servers import PagerDutyServer
 
@@ -60,6 +61,10 @@ def compile_bytecode() -> None:
 
     for package in PACKAGES:
         compileall.compile_dir(ROOT / package, quiet=1)
+
+
+def _default(setting: str) -> int:
+    return int(Settings.model_fields[setting].default)
 
 
 def rss_mib(pid: int) -> float:
@@ -151,6 +156,9 @@ class Harness:
         self.bytecode = bytecode
         self.max_cached_workflows = max_cached_workflows
         self.sticky_timeout = sticky_timeout
+        # Both workers poll alike: the escalation worker's defaults (escalation/settings.py).
+        self.workflow_task_polls = _default("escalation_workflow_task_polls")
+        self.activity_task_polls = _default("escalation_activity_task_polls")
         self.tmp = Path(tempfile.mkdtemp(prefix="escalation-bench-"))
         self.temporal_port = free_port()
         self.api_port = free_port()
@@ -251,6 +259,8 @@ class Harness:
             ESCALATION_TIME_SCALE=str(time_scale),
             ESCALATION_MAX_CACHED_WORKFLOWS=str(self.max_cached_workflows),
             ESCALATION_STICKY_TIMEOUT_SECONDS=str(self.sticky_timeout),
+            ESCALATION_WORKFLOW_TASK_POLLS=str(self.workflow_task_polls),
+            ESCALATION_ACTIVITY_TASK_POLLS=str(self.activity_task_polls),
             ESCALATION_LOG_LEVEL="INFO",
             ESCALATION_API_KEYS=f"bench:admin:{API_SECRET}",
             ESCALATION_API_KEY_PEPPER="bench-pepper-" + "0" * 32,
@@ -277,6 +287,8 @@ class Harness:
             BENCH_TASK_QUEUE=self.bare_queue,
             BENCH_MAX_CACHED_WORKFLOWS=str(self.max_cached_workflows),
             BENCH_STICKY_TIMEOUT_SECONDS=str(self.sticky_timeout),
+            BENCH_WORKFLOW_TASK_POLLS=str(self.workflow_task_polls),
+            BENCH_ACTIVITY_TASK_POLLS=str(self.activity_task_polls),
             PYTHONUNBUFFERED="1",
         )
         bare = spawn("bare-worker", [sys.executable, "-m", "bench", "bare-worker"], env, self.tmp)

@@ -69,6 +69,14 @@ class Settings(BaseSettings):
     # (README "Benchmarks"): enough for the escalations whose steps are due soon, while
     # the memory of 10,000 open escalations stays well under 1 GiB.
     escalation_max_cached_workflows: int = Field(default=1000, ge=0)
+    # Concurrent workflow-task polls of one worker (a fifth of them on the shared queue, where
+    # every new escalation's first task waits; the rest on the worker's sticky queue). The
+    # SDK default of 5 leaves one poll for new work, which capped a worker at ~16 new
+    # escalations/s on the dev server (README "Benchmarks").
+    escalation_workflow_task_polls: int = Field(default=20, ge=2)
+    # Concurrent activity-task polls (most activities start eagerly with the workflow task
+    # that schedules them; these take the rest: retries, and activities after a restart).
+    escalation_activity_task_polls: int = Field(default=10, ge=1)
     # Close the loop (issue 6): survey links are HMAC-signed with this secret. Unset, a random
     # one is generated once and kept in .escalation/survey-secret (dev default).
     escalation_survey_secret: str | None = None

@@ -13,7 +13,7 @@ import httpx
 import structlog
 from temporalio.client import Client, Interceptor
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from activities import metrics
 from activities.adapters.registry import build_adapters
@@ -146,6 +146,12 @@ async def escalation_worker(
             # Each cached workflow keeps its sandbox in memory; an evicted one is replayed
             # when its next timer or signal arrives. Sized from bench/ (README "Benchmarks").
             max_cached_workflows=settings.escalation_max_cached_workflows,
+            workflow_task_poller_behavior=PollerBehaviorSimpleMaximum(
+                settings.escalation_workflow_task_polls
+            ),
+            activity_task_poller_behavior=PollerBehaviorSimpleMaximum(
+                settings.escalation_activity_task_polls
+            ),
             graceful_shutdown_timeout=timedelta(seconds=5),
         )
         yield worker
