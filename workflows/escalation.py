@@ -68,18 +68,17 @@ class EscalationWorkflow(EscalationSteps, EscalationClosing):
 
     @workflow.run
     async def run(self, request: EscalationInput) -> EscalationState:
-        self._batch_timeline = workflow.patched(PATCH_TIMELINE_BATCHES)
-        self._local_lookups = workflow.patched(PATCH_LOCAL_LOOKUPS)
-        self._internal_with_timeline = self._batch_timeline and workflow.patched(
-            PATCH_INTERNAL_RECORDS
-        )
+        # First: a run that has this patch has every earlier one too (see `_patched`).
+        self._internal_with_timeline = workflow.patched(PATCH_INTERNAL_RECORDS)
+        self._batch_timeline = self._patched(PATCH_TIMELINE_BATCHES)
+        self._local_lookups = self._patched(PATCH_LOCAL_LOOKUPS)
         self._hold_timeline = self._internal_with_timeline
         await self._load_plan(team=request.team)
         # Decided once, here: a history recorded before a patch keeps its old behaviour.
-        self._honour_early_stop = workflow.patched(PATCH_EARLY_STOP)
-        self._in_step_order = workflow.patched(PATCH_DELIVERY_ORDER)
-        self._sync_in_background = workflow.patched(PATCH_SYNC_IN_BACKGROUND)
-        close_the_loop = workflow.patched(PATCH_CLOSE_THE_LOOP)
+        self._honour_early_stop = self._patched(PATCH_EARLY_STOP)
+        self._in_step_order = self._patched(PATCH_DELIVERY_ORDER)
+        self._sync_in_background = self._patched(PATCH_SYNC_IN_BACKGROUND)
+        close_the_loop = self._patched(PATCH_CLOSE_THE_LOOP)
         if close_the_loop and self._internal_with_timeline:
             self._unrecorded_facts = self._escalation_facts()  # with the first batch
         self._record(
@@ -109,7 +108,7 @@ class EscalationWorkflow(EscalationSteps, EscalationClosing):
         await workflow.wait_condition(lambda: self._status is EscalationStatus.RESOLVED)
         await workflow.wait_condition(lambda: all(t.done() for t in self._tasks))
         await self._sync_channels()  # pages raised after the resolve signal, if any
-        if workflow.patched(PATCH_CLOSE_THE_LOOP):
+        if self._patched(PATCH_CLOSE_THE_LOOP):
             await self._close_the_loop()
         await workflow.wait_condition(
             lambda: workflow.all_handlers_finished() and all(t.done() for t in self._tasks)

@@ -77,7 +77,8 @@ PATCH_QUEUE_FIRST = "queue-first-at-business-start"
 # In-app notifications and queue entries (rows in our own store, no vendor) are written in
 # the timeline batch that reports them, not by a `deliver_action` activity each; so are the
 # escalation facts; and the lines of the start and of T+0 go in one batch (see
-# `_hold_timeline`). A new P3 costs one store activity instead of six.
+# `_hold_timeline`). A new P3 costs one store activity instead of six. It also stands for
+# every patch above (`_patched`): a new run records one patch marker, not ten.
 PATCH_INTERNAL_RECORDS = "internal-records-with-timeline"
 LOOKUP_TIMEOUT = timedelta(seconds=30)
 
@@ -147,6 +148,13 @@ class EscalationCore:
         # waits (`_release_timeline`): the start, T+0 and its store-only notifications then
         # cost one activity. Only look-ups (local activities) run in between.
         self._hold_timeline = False
+
+    def _patched(self, patch: str) -> bool:
+        """A patch from before `internal-records-with-timeline`. A run that has that patch
+        has all of them, without a marker each (each marker is two history events and a
+        search-attribute write on the server); a run from before it asks for each one where
+        it always did, so its history replays."""
+        return self._internal_with_timeline or workflow.patched(patch)
 
     def _require_plan(self) -> EscalationPlan:
         if self._plan is None:  # handlers may run before run(); the plan comes first there

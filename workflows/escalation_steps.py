@@ -60,7 +60,7 @@ class EscalationSteps(EscalationDelivery):
 
     async def _run_step(self, step: PlannedStep, due: datetime) -> None:
         fired_at = workflow.now()  # when the timer fired, before on-call lookups
-        if workflow.patched(PATCH_ONCALL_AT_STEP):
+        if self._patched(PATCH_ONCALL_AT_STEP):
             # On-call is resolved when the step runs, not when the escalation started.
             staffed = await self._staff_step(step)
             if staffed is None:  # resolved (or stopped) while waiting for someone on call
@@ -72,7 +72,7 @@ class EscalationSteps(EscalationDelivery):
                 return
             step = staffed
             missed = step.stop_when in (StopCondition.ACKNOWLEDGED, StopCondition.PICKED_UP)
-            if missed and workflow.patched(PATCH_ACK_MISSED):
+            if missed and self._patched(PATCH_ACK_MISSED):
                 # Nobody acknowledged in time: kept for the post-incident review.
                 primary = self._require_plan().primary_oncall
                 self._record(
@@ -170,7 +170,7 @@ class EscalationSteps(EscalationDelivery):
         first in the team's queue when that day starts."""
         if self._input.priority not in (Priority.P2, Priority.P3):
             return False
-        return workflow.patched(PATCH_QUEUE_FIRST)
+        return self._patched(PATCH_QUEUE_FIRST)
 
     async def _queue_first_at_business_start(self) -> None:
         """Durable timer until the team's next business start; unless picked up (or resolved)
