@@ -186,14 +186,12 @@ async def get_escalation(
         try:
             state = await _query_state(gateway, ticket_id)
         except BaseException:
-            reading.cancel()
-            reading.add_done_callback(_discard)
+            _abandon(reading)
             raise
         if state.escalation_key == known_key:
             events = await reading
         else:
-            reading.cancel()
-            reading.add_done_callback(_discard)
+            _abandon(reading)
             events = await asyncio.to_thread(repository.timeline, state.escalation_key)
     return EscalationDetail(
         state=state,
@@ -202,10 +200,15 @@ async def get_escalation(
     )
 
 
-def _discard(reading: asyncio.Future[Any]) -> None:
-    """A read whose answer is not needed: retrieve its outcome so nothing logs it."""
-    if not reading.cancelled():
-        reading.exception()
+def _abandon(reading: asyncio.Future[Any]) -> None:
+    """Drop a read whose answer is not needed (its outcome is retrieved, so nothing logs it)."""
+
+    def retrieve(done: asyncio.Future[Any]) -> None:
+        if not done.cancelled():
+            done.exception()
+
+    reading.cancel()
+    reading.add_done_callback(retrieve)
 
 
 async def _update(
