@@ -184,6 +184,10 @@ class EscalationDelivery(EscalationCore):
             wanted = (self._status, len(self._pages), len(self._messages))
             if wanted == self._synced or self._status is EscalationStatus.PAGING:
                 return
+            if self._internal_with_timeline and not self._pages and not self._messages:
+                # Nothing was paged or posted (e.g. a P3: queue + in-app): nothing to update.
+                self._synced = wanted
+                return
             actor, via = self._last_actor()
             result = await workflow.execute_activity(
                 names.SYNC_CHANNELS,
