@@ -29,6 +29,12 @@ FULL = {
     "lateness_probes": 100,
     "restart_open": 1000,
 }
+# `--only capacity`: the memory curve from 1,000 to 10,000 open, which the full run cannot
+# reach within its 10 minutes on 2 cores (it fills at about 25 escalations/s).
+CAPACITY: dict[str, object] = {
+    "capacity": [1000, 5000, 10000],
+    "fill_budget": [60, 200, 240],
+}
 QUICK = {
     "intake": 80,
     "first_page": [(10, 6), (50, 3)],
@@ -93,33 +99,33 @@ async def run(sizes: dict[str, object], cache: int, bytecode: bool) -> list[Figu
         idle = scenarios.memory(h)
         step(f"started; idle RSS {idle}")
         figures += await scenarios.intake_throughput(h, int(sizes["intake"]))  # type: ignore[call-overload]
-        step("intake done")
+        step(f"intake done; its T+0 work settled in {await scenarios.settle(h):.0f}s")
         open_tickets: list[str] = []
         for rate, seconds in sizes["first_page"]:  # type: ignore[attr-defined]
             found, tickets = await scenarios.first_page(h, rate, seconds)
             figures += found
             open_tickets += tickets
-            step(f"first page at {rate}/s done")
+            step(f"first page at {rate}/s done; settled in {await scenarios.settle(h):.0f}s")
         figures += await scenarios.acknowledge(h, open_tickets, int(sizes["ack"]))  # type: ignore[call-overload]
         step("acknowledge done")
 
-        low, high = sizes["capacity"]  # type: ignore[misc]
-        budgets = sizes["fill_budget"]
-        low, took = await scenarios.fill(h, low, budgets[0])  # type: ignore[index]
+        low_target, high_target = (int(n) for n in sizes["capacity"])  # type: ignore[attr-defined]
+        budgets = [float(b) for b in sizes["fill_budget"]]  # type: ignore[attr-defined]
+        low, took = await scenarios.fill(h, low_target, budgets[0])
         mem_low = scenarios.memory(h)
         step(f"{low} open after {took:.0f}s; RSS {mem_low}")
         figures += await scenarios.restart(h)
         for f in figures[-1:]:
             f.note += f", {low:,} open"
         step("restart done")
-        middle, took = await scenarios.fill(h, int(sizes["lateness_open"]), budgets[1])  # type: ignore[call-overload, index]
+        middle, took = await scenarios.fill(h, int(sizes["lateness_open"]), budgets[1])  # type: ignore[call-overload]
         step(f"{middle} open after {took:.0f}s")
         found = await scenarios.lateness(h, int(sizes["lateness_probes"]))  # type: ignore[call-overload]
         for f in found:
             f.note += f", {middle:,} open"
         figures += found
         step("lateness done")
-        high, took = await scenarios.fill(h, high, budgets[2])  # type: ignore[index]
+        high, took = await scenarios.fill(h, high_target, budgets[2])
         mem_high = scenarios.memory(h)
         step(f"{high} open after {took:.0f}s; RSS {mem_high}")
         cached = f"max_cached_workflows={cache}"
@@ -153,6 +159,44 @@ async def run(sizes: dict[str, object], cache: int, bytecode: bool) -> list[Figu
     return figures
 
 
+async def run_capacity(sizes: dict[str, object], cache: int, bytecode: bool) -> list[Figure]:
+    """Only the capacity figures: RSS at each open count, ours and bare, on one server."""
+    from bench.harness import Harness
+
+    figures: list[Figure] = []
+    cached = f"max_cached_workflows={cache}"
+    async with Harness(max_cached_workflows=cache, bytecode=bytecode) as h:
+        idle = scenarios.memory(h)
+        for target, budget in zip(sizes["capacity"], sizes["fill_budget"], strict=True):  # type: ignore[call-overload]
+            reached, took = await scenarios.fill(h, int(target), float(budget))
+            mem = scenarios.memory(h)
+            print(
+                f"[{time.strftime('%H:%M:%S')}] {reached} open after {took:.0f}s; RSS {mem}",
+                file=sys.stderr,
+                flush=True,
+            )
+            figures.append(
+                Figure(
+                    f"worker RSS, {reached:,} open",
+                    "MiB",
+                    mem["worker"],
+                    mem["bare"],
+                    target="< 1 GiB" if target == sizes["capacity"][-1] else "",  # type: ignore[index]
+                    note=f"{cached}; filled at {reached / took:.1f}/s" if took else cached,
+                )
+            )
+            figures.append(
+                Figure(
+                    f"dev server RSS, {reached:,} open (both kinds)",
+                    "MiB",
+                    mem["server"],
+                    mem["server"],
+                    note=f"idle {idle['server']:.0f} MiB",
+                )
+            )
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("command", nargs="?", default="run", choices=["run", "bare-worker"])
@@ -166,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         help="do not precompile the checkout (the worker still compiles its workflow package)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--only",
+        choices=["capacity"],
+        help="capacity: only the memory curve at 1,000, 5,000 and 10,000 open (about 12 min)",
+    )
     args = parser.parse_args(argv)
     if args.command == "bare-worker":
         from bench.bare import run_bare_worker
@@ -174,10 +223,16 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.monotonic()
     sizes = QUICK if args.quick else FULL
-    figures = asyncio.run(run(sizes, args.max_cached_workflows, not args.no_bytecode))
+    if args.only == "capacity":
+        figures = asyncio.run(
+            run_capacity(CAPACITY, args.max_cached_workflows, not args.no_bytecode)
+        )
+    else:
+        figures = asyncio.run(run(sizes, args.max_cached_workflows, not args.no_bytecode))
     print(f"\nMachine: {machine()}")
     print(
-        f"Run: {'quick' if args.quick else 'full'}, {time.monotonic() - started:.0f} s, "
+        f"Run: {args.only or ('quick' if args.quick else 'full')}, "
+        f"{time.monotonic() - started:.0f} s, "
         f"bytecode {'off' if args.no_bytecode else 'precompiled'}, "
         f"load average at the end {os.getloadavg()[0]:.1f}\n"
     )

@@ -349,7 +349,7 @@ async def fill(
         last[0] = ticket
         await start_bare(client, h, ticket, page=False, offsets=[86400.0])
 
-    await _bounded(max(0, reached - bare_open), concurrency, bare)
+    await _bounded(max(0, reached - bare_open), concurrency * 2, bare)
     if last[0]:
         handle = client.get_workflow_handle(f"bare-{last[0]}")
 
@@ -371,6 +371,23 @@ def _open(h: Harness) -> int:
 
 async def _count(client: Client, query: str) -> int:
     return (await client.count_workflows(query)).count
+
+
+async def settle(h: Harness, quiet_for: float = 2.0, within: float = 180.0) -> float:
+    """Wait until the previous figure's work is done (no new notification rows and no new
+    PagerDuty requests, ours or bare, for `quiet_for` s), so each figure is measured on its
+    own load, not on the backlog of the one before. Seconds it took."""
+    started = time.monotonic()
+    last: tuple[int, int] = (-1, -1)
+    still_since = started
+    while time.monotonic() - started < within:
+        now = (int(h.sql("SELECT count(*) FROM notifications")[0][0]), len(h.pd.requests))
+        if now != last:
+            last, still_since = now, time.monotonic()
+        elif time.monotonic() - still_since >= quiet_for:
+            break
+        await asyncio.sleep(0.5)
+    return time.monotonic() - started
 
 
 async def _drained(h: Harness, quiet_for: float = 2.0) -> None:
