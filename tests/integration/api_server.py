@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from fastapi import FastAPI
 
 from api.app import create_app
 from escalation.settings import Settings
@@ -23,10 +24,15 @@ def free_port() -> int:
 @contextmanager
 def serve_api(settings: Settings) -> Iterator[str]:
     """Yield the base URL of a running API for these settings."""
+    with serve_app(create_app(settings)) as url:
+        yield url
+
+
+@contextmanager
+def serve_app(app: FastAPI) -> Iterator[str]:
+    """Yield the base URL of this app served by uvicorn on a free loopback port."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

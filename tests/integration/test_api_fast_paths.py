@@ -6,8 +6,6 @@ timeline while the workflow answers its query when the escalation key is already
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -15,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,7 +23,7 @@ from escalation.settings import Settings
 from store.api_keys import ApiKeyStore
 from store.repository import Repository
 from tests.conftest import ADMIN_HEADERS, TEST_API_KEY_PEPPER, make_settings, running_worker
-from tests.integration.api_server import free_port
+from tests.integration.api_server import serve_app
 
 pytestmark = pytest.mark.integration
 
@@ -38,20 +35,8 @@ def serve(settings: Settings) -> Iterator[tuple[str, FastAPI]]:
     """Like tests/integration/api_server.serve_api, but hands back the app as well (its
     state holds the caches under test)."""
     app = create_app(settings)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("API did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+    with serve_app(app) as url:
+        yield url, app
 
 
 def bearer(token: str) -> dict[str, str]:

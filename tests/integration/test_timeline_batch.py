@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from temporalio.client import WorkflowHistory
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
 from activities.recording import RecordingActivities
@@ -29,6 +30,7 @@ from escalation.models import (
     TimelineEntry,
 )
 from escalation.policy import ActionKind, Policy, Target
+from escalation.settings import Settings
 from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
 from tests.conftest import make_settings, running_worker, without_business_hours
@@ -104,27 +106,14 @@ async def test_input_the_store_refuses_does_not_stall_the_escalation(
     """A NUL in the reason (a workflow started without the API's input checks): the store
     refuses the escalation facts that carry it (a text column); they are left out, the
     timeline is recorded and the escalation still completes."""
-    settings = make_settings(database_url, task_queue)
-    ticket = f"NUL{uuid.uuid4().hex[:6]}"
-    async with running_worker(
-        time_skipping_env.client, settings, without_business_hours(policy), repository
-    ):
-        handle = await time_skipping_env.client.start_workflow(
-            names.ESCALATION_WORKFLOW,
-            EscalationInput(
-                ticket_id=ticket,
-                priority=Priority.P3,
-                route=RouteKey.TECHNICAL,
-                subject="Export fails",
-                reason="Need help because \u0000 export fails",
-            ),
-            id=f"escalation-{ticket}",
-            task_queue=task_queue,
-            result_type=EscalationState,
-        )
-        await time_skipping_env.sleep(timedelta(minutes=5))
-        await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="dan", resolution="fixed"))
-        final = await asyncio.wait_for(handle.result(), 60)
+    final, _ = await _p3_resolved_after_five_minutes(
+        time_skipping_env,
+        policy,
+        repository,
+        make_settings(database_url, task_queue),
+        ticket=f"NUL{uuid.uuid4().hex[:6]}",
+        reason="Need help because \u0000 export fails",
+    )
     assert final.status is EscalationStatus.RESOLVED
     kinds = [e.kind for e in repository.timeline(final.escalation_key)]
     assert {"escalation_started", "step_started", "resolved"} <= set(kinds)
@@ -215,27 +204,13 @@ async def test_a_p3_writes_its_queue_and_in_app_rows_without_delivery_activities
 ) -> None:
     """P3 T+0 is `queue` + `in_app` (config/policy.yaml): both rows are in the store, each
     with its `action_delivered` line, and the history schedules no `deliver_action`."""
-    settings = make_settings(database_url, task_queue)
-    ticket = f"INT{uuid.uuid4().hex[:6]}"
-    async with running_worker(
-        time_skipping_env.client, settings, without_business_hours(policy), repository
-    ):
-        handle = await time_skipping_env.client.start_workflow(
-            names.ESCALATION_WORKFLOW,
-            EscalationInput(
-                ticket_id=ticket,
-                priority=Priority.P3,
-                route=RouteKey.TECHNICAL,
-                subject="Export fails",
-            ),
-            id=f"escalation-{ticket}",
-            task_queue=task_queue,
-            result_type=EscalationState,
-        )
-        await time_skipping_env.sleep(timedelta(minutes=5))
-        await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="dan", resolution="fixed"))
-        final = await asyncio.wait_for(handle.result(), 60)
-        history = await handle.fetch_history()
+    final, history = await _p3_resolved_after_five_minutes(
+        time_skipping_env,
+        policy,
+        repository,
+        make_settings(database_url, task_queue),
+        ticket=f"INT{uuid.uuid4().hex[:6]}",
+    )
     cadence_deliveries = [
         request
         for e in history.events
@@ -290,3 +265,33 @@ async def test_a_p3_writes_its_queue_and_in_app_rows_without_delivery_activities
         if e.kind == "action_delivered" and e.step_index == 0
     ]
     assert delivered == ["queue", "in_app"]
+
+
+async def _p3_resolved_after_five_minutes(
+    env: WorkflowEnvironment,
+    policy: Policy,
+    repository: Repository,
+    settings: Settings,
+    *,
+    ticket: str,
+    reason: str = "",
+) -> tuple[EscalationState, WorkflowHistory]:
+    """A P3 started straight at the workflow (no API checks), resolved five minutes in."""
+    async with running_worker(env.client, settings, without_business_hours(policy), repository):
+        handle = await env.client.start_workflow(
+            names.ESCALATION_WORKFLOW,
+            EscalationInput(
+                ticket_id=ticket,
+                priority=Priority.P3,
+                route=RouteKey.TECHNICAL,
+                subject="Export fails",
+                reason=reason,
+            ),
+            id=f"escalation-{ticket}",
+            task_queue=settings.temporal_task_queue,
+            result_type=EscalationState,
+        )
+        await env.sleep(timedelta(minutes=5))
+        await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="dan", resolution="fixed"))
+        final = await asyncio.wait_for(handle.result(), 60)
+        return final, await handle.fetch_history()
