@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         choices=["capacity"],
-        help="capacity: only the memory curve at 1,000, 5,000 and 10,000 open (about 13 min)",
+        help="capacity: only the memory curve at 1,000, 5,000 and 10,000 open (about 12 min)",
     )
     args = parser.parse_args(argv)
     if args.command == "bare-worker":
