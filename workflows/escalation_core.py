@@ -360,16 +360,20 @@ class EscalationCore:
         self._unrecorded.append(entry)
         if notification is not None:
             self._unrecorded_rows[entry.event_key] = notification
-        if not self._flushing and not self._hold_timeline:
-            self._flushing = True
-            self._tasks.append(asyncio.create_task(self._flush_timeline()))
+        if not self._hold_timeline:
+            self._start_flush()
 
     def _release_timeline(self) -> None:
         """End the start-up hold: what was recorded so far goes to the store now."""
         if not self._hold_timeline:
             return
         self._hold_timeline = False
-        if self._unrecorded and not self._flushing:
+        if self._unrecorded:
+            self._start_flush()
+
+    def _start_flush(self) -> None:
+        """One flush at a time: a running one takes whatever was recorded meanwhile."""
+        if not self._flushing:
             self._flushing = True
             self._tasks.append(asyncio.create_task(self._flush_timeline()))
 

@@ -10,6 +10,7 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -211,24 +212,15 @@ async def test_a_p3_writes_its_queue_and_in_app_rows_without_delivery_activities
         make_settings(database_url, task_queue),
         ticket=f"INT{uuid.uuid4().hex[:6]}",
     )
+    scheduled = _scheduled_activities(history)
     cadence_deliveries = [
         request
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-        and e.activity_task_scheduled_event_attributes.activity_type.name == names.DELIVER_ACTION
-        and (
-            request := json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
-        )["step_index"]
-        < CLOSING_STEP  # closing the loop still delivers (hand-back, survey)
+        for name, request in scheduled
+        if name == names.DELIVER_ACTION
+        and request["step_index"] < CLOSING_STEP  # closing the loop still delivers
     ]
     assert cadence_deliveries == []
-    batches = [
-        json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data)
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-        and e.activity_task_scheduled_event_attributes.activity_type.name
-        == names.RECORD_TIMELINE_BATCH
-    ]
+    batches = [request for name, request in scheduled if name == names.RECORD_TIMELINE_BATCH]
     # The start, T+0 and its two notifications, and who escalated and why: one activity.
     first = batches[0]
     assert [line["kind"] for line in first["entries"]] == [
@@ -239,11 +231,7 @@ async def test_a_p3_writes_its_queue_and_in_app_rows_without_delivery_activities
     ]
     assert len(first["notifications"]) == 2
     assert first["facts"]["escalation_key"] == final.escalation_key
-    assert RECORD_ESCALATION_FACTS not in {
-        e.activity_task_scheduled_event_attributes.activity_type.name
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    }
+    assert RECORD_ESCALATION_FACTS not in {name for name, _ in scheduled}
     with psycopg.connect(database_url) as connection:
         facts = connection.execute(
             "SELECT category FROM escalation_facts WHERE escalation_key = %s",
@@ -295,3 +283,15 @@ async def _p3_resolved_after_five_minutes(
         await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="dan", resolution="fixed"))
         final = await asyncio.wait_for(handle.result(), 60)
         return final, await handle.fetch_history()
+
+
+def _scheduled_activities(history: WorkflowHistory) -> list[tuple[str, Any]]:
+    """(activity name, its JSON input) of every activity the history scheduled, in order."""
+    return [
+        (
+            e.activity_task_scheduled_event_attributes.activity_type.name,
+            json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data),
+        )
+        for e in history.events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
