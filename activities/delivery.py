@@ -14,10 +14,11 @@ import asyncio
 import hashlib
 import re
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import structlog
+from sqlalchemy.exc import DataError
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
@@ -38,6 +39,7 @@ from activities.sent_units import (
 )
 from activities.store_errors import poison_input_not_retried, store_unavailable
 from escalation import activity_names as names
+from escalation.delivery_lines import delivery_line, records_itself, sync_line
 from escalation.internal_records import internal_target, notification_key
 from escalation.models import (
     ActionOutcome,
@@ -49,6 +51,7 @@ from escalation.models import (
     Recipient,
     SyncRequest,
     SyncResult,
+    TimelineEntry,
 )
 from escalation.policy import ActionKind
 from escalation.vocabulary import Priority
@@ -135,13 +138,28 @@ class DeliveryActivities:
         try:
             # Poison input (e.g. NUL in a target) would fail every retry the same way.
             with poison_input_not_retried("a notification record"), remembering_sent_units():
-                return await handler(request)
+                result = await handler(request)
         except RetryableVendorError as err:
             metrics.vendor_error(err.vendor, err.status)
             log.warning(
                 "vendor_retry", vendor=err.vendor, status=err.status, key=request.escalation_key
             )
             raise _retryable(err) from err
+        if request.timeline is None or not records_itself(request.action.kind):
+            return result
+        line = delivery_line(request.timeline, request.action.kind, result, datetime.now(UTC))
+        return result.model_copy(update={"recorded": await self._write_line(line)})
+
+    async def _write_line(self, line: TimelineEntry) -> bool:
+        """Write the line the workflow reserved (escalation/delivery_lines.py). A line the
+        store refuses is left to the workflow, which writes it through its own store path
+        (that logs it and leaves it out); the store being down is retried like any attempt."""
+        try:
+            await asyncio.to_thread(self._repository.record_timeline, line)
+        except DataError as err:
+            log.error("timeline line refused", key=line.event_key, error=str(err.orig)[:200])
+            return False
+        return True
 
     def _handlers(self) -> dict[ActionKind, Callable[[DeliverRequest], Awaitable[DeliveryResult]]]:
         # Steps dispatch through a table (as Grafana OnCall's escalation snapshot does).
@@ -266,7 +284,7 @@ class DeliveryActivities:
             "outcome": result.outcome.value,
             "external_id": external,
             "error": error,
-            "result": result.model_dump(mode="json"),
+            "result": result.stored(),
         }
         wait = _SAVE_FIRST_WAIT
         while True:
@@ -822,7 +840,11 @@ class DeliveryActivities:
             except RetryableVendorError as err:
                 metrics.vendor_error(err.vendor, err.status)
                 raise _retryable(err) from err
-        return SyncResult(pages_updated=pages, messages_updated=messages, failures=failures)
+        result = SyncResult(pages_updated=pages, messages_updated=messages, failures=failures)
+        if request.timeline is None:
+            return result
+        line = sync_line(request.timeline, result, datetime.now(UTC))
+        return result.model_copy(update={"recorded": await self._write_line(line)})
 
     async def _sync_page(self, page: PageRef, resolved: bool, actor: str) -> Any:
         if page.provider == "opsgenie":

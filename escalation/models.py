@@ -303,6 +303,9 @@ class DeliverRequest(_Model):
     customer_message: str = ""
     helpdesk: str | None = None
     helpdesk_ticket_id: str | None = None
+    # The timeline line reserved for this delivery (patch `deliveries-record-themselves`):
+    # the activity writes it when the delivery is done (escalation/delivery_lines.py).
+    timeline: TimelineEntry | None = None
 
 
 class DeliveryResult(_Model):
@@ -312,6 +315,11 @@ class DeliveryResult(_Model):
     pages: list[PageRef] = Field(default_factory=list)
     messages: list[MessageRef] = Field(default_factory=list)
     new_owner: Recipient | None = None
+    recorded: bool = False  # the activity wrote the request's timeline line
+
+    def stored(self) -> dict[str, object]:
+        """What a notification row keeps: the result, not how its line was written."""
+        return self.model_dump(mode="json", exclude={"recorded"})
 
 
 class SyncRequest(_Model):
@@ -325,12 +333,14 @@ class SyncRequest(_Model):
     subject: str
     pages: list[PageRef]
     messages: list[MessageRef]
+    timeline: TimelineEntry | None = None  # reserved `channels_synced` line, as above
 
 
 class SyncResult(_Model):
     pages_updated: int
     messages_updated: int
     failures: list[str] = Field(default_factory=list)
+    recorded: bool = False  # the activity wrote the request's timeline line
 
 
 class TimelineEntry(_Model):

@@ -103,7 +103,7 @@ class Repository:
                 "outcome": notification.result.outcome.value,
                 "external_id": None,
                 "error": None,
-                "result": notification.result.model_dump(mode="json"),
+                "result": notification.result.stored(),
                 "created_at": _now(),
             },
         )

@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows.escalation_closing import EscalationClosing
 from workflows.escalation_core import (
     PATCH_CLOSE_THE_LOOP,
+    PATCH_DELIVERIES_RECORD,
     PATCH_DELIVERY_ORDER,
     PATCH_EARLY_STOP,
     PATCH_INTERNAL_RECORDS,
@@ -68,8 +69,11 @@ class EscalationWorkflow(EscalationSteps, EscalationClosing):
 
     @workflow.run
     async def run(self, request: EscalationInput) -> EscalationState:
-        # First: a run that has this patch has every earlier one too (see `_patched`).
-        self._internal_with_timeline = workflow.patched(PATCH_INTERNAL_RECORDS)
+        # First: a run that has one of these patches has every earlier one too (`_patched`).
+        self._deliveries_record = workflow.patched(PATCH_DELIVERIES_RECORD)
+        self._internal_with_timeline = self._deliveries_record or workflow.patched(
+            PATCH_INTERNAL_RECORDS
+        )
         self._batch_timeline = self._patched(PATCH_TIMELINE_BATCHES)
         self._local_lookups = self._patched(PATCH_LOCAL_LOOKUPS)
         self._hold_timeline = self._internal_with_timeline

@@ -80,6 +80,10 @@ PATCH_QUEUE_FIRST = "queue-first-at-business-start"
 # `_hold_timeline`). A new P3 costs one store activity instead of six. It also stands for
 # every patch above (`_patched`): a new run records one patch marker, not ten.
 PATCH_INTERNAL_RECORDS = "internal-records-with-timeline"
+# A delivery's (and a channel sync's) timeline line is written by its own activity, from a
+# line the workflow reserves when it starts it (escalation/delivery_lines.py): no store
+# activity and workflow task per delivery. Stands for every patch above, as the one before.
+PATCH_DELIVERIES_RECORD = "deliveries-record-themselves"
 LOOKUP_TIMEOUT = timedelta(seconds=30)
 
 VENDOR_RETRY = RetryPolicy(
@@ -141,6 +145,7 @@ class EscalationCore:
         self._unrecorded: list[TimelineEntry] = []
         self._flushing = False
         self._internal_with_timeline = False
+        self._deliveries_record = False
         # Store-only notifications waiting for their timeline line's batch, by event key.
         self._unrecorded_rows: dict[str, InternalNotification] = {}
         self._unrecorded_facts: EscalationFactsInput | None = None
@@ -329,7 +334,27 @@ class EscalationCore:
         """Write one timeline line to the store (idempotent on its event key), with the
         store-only notification it reports, if any, in the same transaction."""
         self._sequence += 1
-        entry = TimelineEntry(
+        entry = self._entry(kind, actor=actor, via=via, step_index=step_index, detail=detail, at=at)
+        self._enqueue(entry, notification)
+
+    def _reserve_line(self, kind: str, *, step_index: int | None = None) -> TimelineEntry:
+        """A line (and its place in the order) for an activity to fill in and write itself
+        (escalation/delivery_lines.py)."""
+        self._sequence += 1
+        return self._entry(kind, step_index=step_index)
+
+    def _entry(
+        self,
+        kind: str,
+        *,
+        actor: str = "system",
+        via: Channel = Channel.SYSTEM,
+        step_index: int | None = None,
+        detail: dict[str, str] | None = None,
+        at: datetime | None = None,
+    ) -> TimelineEntry:
+        """The line numbered `_sequence`, with a snapshot of the escalation now."""
+        return TimelineEntry(
             escalation_key=self._key,
             ticket_id=self._input.ticket_id,
             event_key=f"{self._key}:{self._sequence}",
@@ -352,6 +377,10 @@ class EscalationCore:
             time_scale=self._input.time_scale,
             started_at=self._started_at,
         )
+
+    def _enqueue(
+        self, entry: TimelineEntry, notification: InternalNotification | None = None
+    ) -> None:
         # Not awaited: a slow or restarting database must never delay a page. The sequence
         # number lets the store apply snapshots in order whatever order they arrive in.
         if not self._batch_timeline:

@@ -12,6 +12,14 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from escalation import activity_names as names
+    from escalation.delivery_lines import (
+        delivery_detail,
+        delivery_kind,
+        delivery_line,
+        records_itself,
+        sync_detail,
+        sync_line,
+    )
     from escalation.internal_records import STORE_ONLY_KINDS, store_only_notification
     from escalation.models import (
         ACK_TARGET_SECONDS,
@@ -67,6 +75,11 @@ class EscalationDelivery(EscalationCore):
             customer_message=customer_message,
             helpdesk=self._input.helpdesk,
             helpdesk_ticket_id=self._input.helpdesk_ticket_id,
+            timeline=(
+                self._reserve_line("action_delivered", step_index=step_index)
+                if self._deliveries_record and records_itself(action.kind)
+                else None
+            ),
         )
         self._dispatched += 1
         number = self._dispatched
@@ -129,16 +142,14 @@ class EscalationDelivery(EscalationCore):
         self._messages.extend(result.messages)
         if result.new_owner is not None:
             self._assignee = result.new_owner.person_id or result.new_owner.name
-        self._record(
-            "action_delivered" if result.outcome is not ActionOutcome.FAILED else "action_failed",
-            step_index=request.step_index,
-            detail={
-                "action": action.kind.value,
-                "channel": result.channel,
-                "outcome": result.outcome.value,
-                "detail": result.detail[:300],
-            },
-        )
+        if request.timeline is None:
+            self._record(
+                delivery_kind(result),
+                step_index=request.step_index,
+                detail=delivery_detail(action.kind, result),
+            )
+        elif not result.recorded:  # every attempt failed, or the store refused the line
+            self._enqueue(delivery_line(request.timeline, action.kind, result, workflow.now()))
         if self._status is not EscalationStatus.PAGING:
             # Acknowledged or resolved while this page was in flight: update it too.
             await self._sync_channels()
@@ -189,6 +200,7 @@ class EscalationDelivery(EscalationCore):
                 self._synced = wanted
                 return
             actor, via = self._last_actor()
+            reserved = self._reserve_line("channels_synced") if self._deliveries_record else None
             result = await workflow.execute_activity(
                 names.SYNC_CHANNELS,
                 SyncRequest(
@@ -200,6 +212,7 @@ class EscalationDelivery(EscalationCore):
                     subject=self._input.subject,
                     pages=list(self._pages),
                     messages=list(self._messages),
+                    timeline=reserved,
                 ),
                 result_type=SyncResult,
                 start_to_close_timeout=timedelta(seconds=60),
@@ -209,15 +222,10 @@ class EscalationDelivery(EscalationCore):
                 f"{self._status.value}",
             )
             self._synced = wanted
-            self._record(
-                "channels_synced",
-                detail={
-                    "status": self._status.value,
-                    "pages": str(result.pages_updated),
-                    "messages": str(result.messages_updated),
-                    "failures": "; ".join(result.failures)[:300],
-                },
-            )
+            if reserved is None:
+                self._record("channels_synced", detail=sync_detail(self._status.value, result))
+            elif not result.recorded:
+                self._enqueue(sync_line(reserved, result, workflow.now()))
 
     async def _sync_after_transition(self) -> None:
         """Every channel follows an acknowledge or resolve. Once patched, the handler (and the

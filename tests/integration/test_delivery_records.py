@@ -7,19 +7,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.adapters.registry import build_adapters
 from activities.delivery import DeliveryActivities
-from activities.outbox import StoreOutbox
 from activities.recording import RecordingActivities
 from activities.store_errors import STORE_REFUSED_INPUT
 from escalation.models import DeliverRequest, EscalationStatus, PlannedAction, TimelineEntry
@@ -28,7 +25,6 @@ from escalation.vocabulary import CustomerTier, Priority, RouteKey
 from store.repository import Repository
 from tests.conftest import ADMIN_URL
 from tests.integration.waiting import eventually
-from tests.vendors.plugin import live_settings
 from tests.vendors.servers import SlackServer
 
 pytestmark = pytest.mark.integration
@@ -48,15 +44,6 @@ def store_offline(database_url: str) -> Iterator[None]:
     finally:
         with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
             admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
-
-
-@pytest.fixture
-async def delivery(
-    slack_server: SlackServer, repository: Repository
-) -> AsyncIterator[DeliveryActivities]:
-    async with httpx.AsyncClient(timeout=10.0, trust_env=False) as http:
-        adapters = build_adapters(live_settings(slack=slack_server), http, StoreOutbox(repository))
-        yield DeliveryActivities(adapters, repository)
 
 
 def _slack_request(ticket: str) -> DeliverRequest:

@@ -38,7 +38,7 @@ from worker.main import WORKFLOWS
 pytestmark = pytest.mark.integration
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-CURRENT_HISTORY = "v7"  # bump when recording after an intentional, patched change
+CURRENT_HISTORY = "v8"  # bump when recording after an intentional, patched change
 
 
 def _replayer() -> Replayer:

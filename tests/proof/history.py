@@ -206,12 +206,14 @@ def _step_decisions_in(event: HistoryEvent) -> tuple[list[tuple[int, bool]], int
 
 
 def timeline_lines(activity_type: str, data: dict[str, Any]) -> list[dict[str, Any]]:
-    """The timeline lines an activity's input carries: one, a batch of them, or none."""
+    """The timeline lines an activity's input carries: one, a batch of them, a delivery's or
+    a sync's reserved line (patch `deliveries-record-themselves`), or none."""
     if activity_type == names.RECORD_TIMELINE:
         return [data]
     if activity_type == names.RECORD_TIMELINE_BATCH:
         return [line for line in data.get("entries", []) if isinstance(line, dict)]
-    return []
+    reserved = data.get("timeline")
+    return [reserved] if isinstance(reserved, dict) else []
 
 
 def _payload_json_single(payload: Any) -> Any:
