@@ -238,7 +238,16 @@ def api(
     check_access(settings)
     _configure_logging(settings)
     _load_policy_or_exit(settings.escalation_policy)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info", log_config=None)
+    from api.server import uvicorn_stack
+
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,
+        **uvicorn_stack(host, port),
+    )
 
 
 @app.command()
