@@ -310,6 +310,78 @@ async def acknowledge(h: Harness, tickets: list[str], n: int) -> list[Figure]:
     ]
 
 
+async def acknowledge_paced(
+    h: Harness, tickets: list[str], n: int, rate: float = 4.0
+) -> list[Figure]:
+    """The acknowledge round trip at a steady pace (open loop, `rate`/s, each ack measured on
+    its own), so it is not measured on the previous acks' follow-up work (timeline write,
+    channel sync, PagerDuty acknowledge), which `acknowledge` does back to back. `tickets` are
+    open escalations not yet acknowledged (not the ones `acknowledge` used). The bare update
+    goes at the same pace, and so does the floor: a bare update then a bare query, which any
+    API that acknowledges through Temporal and then reads the state from it pays at least."""
+    assert h.client is not None
+    client = h.client
+    if len(tickets) < n:
+        raise RuntimeError(f"paced acknowledge: {len(tickets)} open tickets left, {n} needed")
+    await settle(h)  # the back-to-back acks' follow-up work
+    ours: list[float] = []
+    async with httpx.AsyncClient(base_url=h.api_url, headers=h.auth_headers, timeout=60) as http:
+
+        async def ack(i: int) -> None:
+            ticket = tickets[i]
+            started = time.perf_counter()
+            acked = await http.post(f"/v1/escalations/{ticket}/acknowledge", json={"by": "bench"})
+            if acked.status_code != 200:
+                raise RuntimeError(f"paced ack: {acked.status_code} {acked.text[:200]}")
+            while True:
+                got = await http.get(f"/v1/escalations/{ticket}")
+                if got.json()["state"]["status"] == "acknowledged":
+                    break
+            ours.append(time.perf_counter() - started)
+
+        await _paced(rate, n, ack)
+    bare_tickets = [_ticket("BPACK") for _ in range(2 * n)]
+    await asyncio.gather(*(start_bare(client, h, t, page=False) for t in bare_tickets))
+    await settle(h)  # the paced acks' follow-up work (and the bare workflows' first tasks)
+    update: list[float] = []
+    update_query: list[float] = []
+
+    async def bare_update(i: int) -> None:
+        handle = client.get_workflow_handle(f"bare-{bare_tickets[i]}")
+        started = time.perf_counter()
+        await handle.execute_update("acknowledge_sync", BareAck(by="bench"), result_type=BareState)
+        update.append(time.perf_counter() - started)
+
+    async def bare_update_then_query(i: int) -> None:
+        handle = client.get_workflow_handle(f"bare-{bare_tickets[n + i]}")
+        started = time.perf_counter()
+        await handle.execute_update("acknowledge_sync", BareAck(by="bench"), result_type=BareState)
+        state = await handle.query("state", result_type=BareState)
+        if not state.acknowledged:
+            raise RuntimeError(f"floor: bare-{bare_tickets[n + i]} not acknowledged after update")
+        update_query.append(time.perf_counter() - started)
+
+    await _paced(rate, n, bare_update)
+    await _paced(rate, n, bare_update_then_query)
+    pace = f"paced {rate:g}/s"
+    pairs = [
+        (f"acknowledge to state (POST ack + GET), {pace} vs bare update", ours, "p99 <= 1.3x"),
+        ("floor: bare update + bare query vs bare update", update_query, ""),
+    ]
+    return [
+        Figure(
+            f"{name}, p{p}",
+            "ms",
+            pct(mine, p) * 1000,
+            pct(update, p) * 1000,
+            target=target if p == 99 else "",
+            note=f"n={len(mine)}/{len(update)}, {pace}",
+        )
+        for name, mine, target in pairs
+        for p in (50, 99)
+    ]
+
+
 # ---------------------------------------------------------------------------- fill
 async def fill(
     h: Harness, target_open: int, budget: float, concurrency: int = 24
