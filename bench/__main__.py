@@ -25,9 +25,10 @@ FULL = {
     "ack": 40,
     "ack_paced": 40,  # at 4/s: about 10 s each for ours, the bare update and the floor
     "capacity": [1000, 10000],
-    "fill_budget": [45, 90, 120],  # seconds of starting per fill, so the run stays bounded
+    "fill_budget": [45, 80, 110],  # seconds of starting per fill, so the run stays bounded
     "lateness_open": 5000,
     "lateness_probes": 100,
+    "lateness_slow_probes": 20,
     "restart_open": 1000,
 }
 # `--only capacity`: the memory curve from 1,000 to 10,000 open, which the full run cannot
@@ -45,6 +46,7 @@ QUICK = {
     "fill_budget": [20, 30, 40],
     "lateness_open": 500,
     "lateness_probes": 30,
+    "lateness_slow_probes": 10,
     "restart_open": 200,
 }
 
@@ -89,7 +91,11 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
-async def run(sizes: dict[str, object], cache: int, bytecode: bool) -> list[Figure]:
+def _workers_note(cache: int, split: bool) -> str:
+    return f"max_cached_workflows={cache}" + ("; ours: workflow + activity worker" if split else "")
+
+
+async def run(sizes: dict[str, object], cache: int, bytecode: bool, split: bool) -> list[Figure]:
     from bench.harness import Harness
 
     figures: list[Figure] = []
@@ -97,7 +103,7 @@ async def run(sizes: dict[str, object], cache: int, bytecode: bool) -> list[Figu
     def step(what: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {what}", file=sys.stderr, flush=True)
 
-    async with Harness(max_cached_workflows=cache, bytecode=bytecode) as h:
+    async with Harness(max_cached_workflows=cache, bytecode=bytecode, split_workers=split) as h:
         idle = scenarios.memory(h)
         step(f"started; idle RSS {idle}")
         figures += await scenarios.intake_throughput(h, int(sizes["intake"]))  # type: ignore[call-overload]
@@ -131,6 +137,9 @@ async def run(sizes: dict[str, object], cache: int, bytecode: bool) -> list[Figu
         middle, took = await scenarios.fill(h, int(sizes["lateness_open"]), budgets[1])  # type: ignore[call-overload]
         step(f"{middle} open after {took:.0f}s")
         found = await scenarios.lateness(h, int(sizes["lateness_probes"]))  # type: ignore[call-overload]
+        # The same at a fifth of the rate: the probes' own work (10 deliveries per P0) vs the
+        # open escalations as the cause of lateness.
+        found += await scenarios.lateness(h, int(sizes["lateness_slow_probes"]), rate=2.0)  # type: ignore[call-overload]
         for f in found:
             f.note += f", {middle:,} open"
         figures += found
@@ -138,7 +147,7 @@ async def run(sizes: dict[str, object], cache: int, bytecode: bool) -> list[Figu
         high, took = await scenarios.fill(h, high_target, budgets[2])
         mem_high = scenarios.memory(h)
         step(f"{high} open after {took:.0f}s; RSS {mem_high}")
-        cached = f"max_cached_workflows={cache}"
+        cached = _workers_note(cache, split)
         figures += [
             Figure(
                 f"worker RSS, {low:,} open", "MiB", mem_low["worker"], mem_low["bare"], note=cached
@@ -169,13 +178,15 @@ async def run(sizes: dict[str, object], cache: int, bytecode: bool) -> list[Figu
     return figures
 
 
-async def run_capacity(sizes: dict[str, object], cache: int, bytecode: bool) -> list[Figure]:
+async def run_capacity(
+    sizes: dict[str, object], cache: int, bytecode: bool, split: bool
+) -> list[Figure]:
     """Only the capacity figures: RSS at each open count, ours and bare, on one server."""
     from bench.harness import Harness
 
     figures: list[Figure] = []
-    cached = f"max_cached_workflows={cache}"
-    async with Harness(max_cached_workflows=cache, bytecode=bytecode) as h:
+    cached = _workers_note(cache, split)
+    async with Harness(max_cached_workflows=cache, bytecode=bytecode, split_workers=split) as h:
         idle = scenarios.memory(h)
         before = 0
         for target, budget in zip(sizes["capacity"], sizes["fill_budget"], strict=True):  # type: ignore[call-overload]
@@ -224,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument(
+        "--one-worker",
+        action="store_true",
+        help="run ours as one worker process (ESCALATION_WORKER_ROLE=all) instead of a "
+        "workflow worker and an activity worker",
+    )
+    parser.add_argument(
         "--only",
         choices=["capacity"],
         help="capacity: only the memory curve at 1,000, 5,000 and 10,000 open (about 12 min)",
@@ -238,15 +255,20 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     if args.only == "capacity":
         figures = asyncio.run(
-            run_capacity(CAPACITY, args.max_cached_workflows, not args.no_bytecode)
+            run_capacity(
+                CAPACITY, args.max_cached_workflows, not args.no_bytecode, not args.one_worker
+            )
         )
     else:
-        figures = asyncio.run(run(sizes, args.max_cached_workflows, not args.no_bytecode))
+        figures = asyncio.run(
+            run(sizes, args.max_cached_workflows, not args.no_bytecode, not args.one_worker)
+        )
     print(f"\nMachine: {machine()}")
     print(
         f"Run: {args.only or ('quick' if args.quick else 'full')}, "
         f"{time.monotonic() - started:.0f} s, "
         f"bytecode {'off' if args.no_bytecode else 'precompiled'}, "
+        f"ours as {'one worker' if args.one_worker else 'a workflow and an activity worker'}, "
         f"load average at the end {os.getloadavg()[0]:.1f}\n"
     )
     print(table(figures))

@@ -151,9 +151,17 @@ class Harness:
     """Starts and stops everything; `async with Harness(...) as h:`."""
 
     def __init__(
-        self, *, max_cached_workflows: int, sticky_timeout: float = 2.0, bytecode: bool = True
+        self,
+        *,
+        max_cached_workflows: int,
+        sticky_timeout: float = 2.0,
+        bytecode: bool = True,
+        split_workers: bool = True,
     ) -> None:
         self.bytecode = bytecode
+        # Ours runs as a workflow worker and an activity worker (ESCALATION_WORKER_ROLE), as
+        # README "Production" recommends; with False, one process does both.
+        self.split_workers = split_workers
         self.max_cached_workflows = max_cached_workflows
         self.sticky_timeout = sticky_timeout
         # Both workers poll alike: the escalation worker's defaults (escalation/settings.py).
@@ -169,7 +177,8 @@ class Harness:
         self.pd = PagerDutyServer()
         self.server: Proc | None = None
         self.api: Proc | None = None
-        self.worker: Proc | None = None
+        self.worker: Proc | None = None  # runs the workflows (and, not split, the activities)
+        self.activity_worker: Proc | None = None
         self.bare_worker: Proc | None = None
         self.client: Client | None = None
         self._db_created = False
@@ -209,7 +218,7 @@ class Harness:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for proc in (self.api, self.worker, self.bare_worker, self.server):
+        for proc in (self.api, self.worker, self.activity_worker, self.bare_worker, self.server):
             if proc is not None:
                 proc.stop()
         self.pd.stop()
@@ -275,10 +284,30 @@ class Harness:
         return env
 
     async def start_worker(self) -> Proc:
-        worker = spawn("worker", [str(BIN / "escalation"), "worker"], self.app_env(), self.tmp)
+        """The worker that runs our workflows; split, also the activity worker if it is not
+        running (a restart of the workflow worker leaves the activity worker up)."""
+        env = self.app_env()
+        if self.split_workers:
+            env["ESCALATION_WORKER_ROLE"] = "workflows"
+            if self.activity_worker is None or not self.activity_worker.alive():
+                activities = spawn(
+                    "activity-worker",
+                    [str(BIN / "escalation"), "worker"],
+                    {**self.app_env(), "ESCALATION_WORKER_ROLE": "activities"},
+                    self.tmp,
+                )
+                self.activity_worker = activities
+                await _started(activities, "worker_started", 120)
+        worker = spawn("worker", [str(BIN / "escalation"), "worker"], env, self.tmp)
         self.worker = worker
         await _started(worker, "worker_started", 120)
         return worker
+
+    def worker_rss(self) -> float:
+        """MiB of our worker processes together."""
+        assert self.worker is not None
+        extra = self.activity_worker.rss() if self.activity_worker is not None else 0.0
+        return self.worker.rss() + extra
 
     async def start_bare_worker(self) -> Proc:
         env = dict(os.environ)

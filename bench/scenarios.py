@@ -478,7 +478,7 @@ async def _drained(h: Harness, quiet_for: float = 2.0) -> None:
 # ---------------------------------------------------------------------------- 4. capacity
 def memory(h: Harness) -> dict[str, float]:
     assert h.worker and h.bare_worker and h.server
-    return {"worker": h.worker.rss(), "bare": h.bare_worker.rss(), "server": h.server.rss()}
+    return {"worker": h.worker_rss(), "bare": h.bare_worker.rss(), "server": h.server.rss()}
 
 
 # ---------------------------------------------------------------------------- 5. lateness
@@ -526,7 +526,7 @@ async def lateness(
     missing = (expected - len(rows), expected - len(base))
     return [
         Figure(
-            f"timer lateness, p{p}",
+            f"timer lateness, P0 probes at {rate:g}/s, p{p}",
             "ms",
             max(pct(ours, p) * 1000, 0.0),
             max(pct(base, p) * 1000, 0.0),

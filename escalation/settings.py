@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     # Concurrent activity-task polls (most activities start eagerly with the workflow task
     # that schedules them; these take the rest: retries, and activities after a restart).
     escalation_activity_task_polls: int = Field(default=10, ge=1)
+    # What one worker process runs. `all`: workflows and activities (dev, small sites).
+    # `workflows`: workflow tasks and the local look-ups only; `activities`: vendor deliveries
+    # and store writes only. Split, a timer that fires never waits behind activity work for
+    # the process's one Python interpreter lock (README "Benchmarks").
+    escalation_worker_role: Literal["all", "workflows", "activities"] = "all"
     # Close the loop (issue 6): survey links are HMAC-signed with this secret. Unset, a random
     # one is generated once and kept in .escalation/survey-secret (dev default).
     escalation_survey_secret: str | None = None

@@ -119,10 +119,13 @@ async def escalation_worker(
         recording = RecordingActivities(repository)
         delivery = DeliveryActivities(adapters, repository)
         ticket_watch = ticket_watch_activities(client, settings, policy, repository)
+        role = settings.escalation_worker_role
         worker = Worker(
             client,
             task_queue=settings.temporal_task_queue,
-            workflows=[*WORKFLOWS, MonthlyReportWorkflow],
+            workflows=[*WORKFLOWS, MonthlyReportWorkflow] if role != "activities" else [],
+            # A `workflows` worker keeps every activity for the local look-ups it runs.
+            no_remote_activities=role == "workflows",
             activities=[
                 reporting.build_monthly_report,
                 reporting.publish_monthly_report,
@@ -171,6 +174,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event | None = None) -> N
         log.info(
             "worker_started",
             task_queue=settings.temporal_task_queue,
+            role=settings.escalation_worker_role,
             metrics_address=settings.escalation_worker_metrics_address,
             max_cached_workflows=settings.escalation_max_cached_workflows,
             live_adapters=[k for k, v in settings.live_adapters().items() if v],

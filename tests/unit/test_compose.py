@@ -85,7 +85,15 @@ def test_api_and_worker_are_built_from_one_image_and_workers_can_scale() -> None
     worker = services["worker"]
     assert "container_name" not in worker and "ports" not in worker  # --scale worker=N
     assert worker["environment"]["ESCALATION_WORKER_METRICS_ADDRESS"].endswith(":9464")
-    for name in ("api", "worker"):
+    # One worker service runs the workflows, the other the activities: together, all of it.
+    roles = {
+        name: services[name]["environment"]["ESCALATION_WORKER_ROLE"]
+        for name in ("worker", "activity-worker")
+    }
+    assert roles == {"worker": "workflows", "activity-worker": "activities"}
+    assert services["activity-worker"]["command"] == worker["command"]
+    assert "container_name" not in services["activity-worker"]
+    for name in ("api", "worker", "activity-worker"):
         assert services[name]["healthcheck"]["test"]
         assert services[name]["depends_on"]["temporal-setup"]["condition"] == (
             "service_completed_successfully"
