@@ -247,6 +247,18 @@ async def first_page(h: Harness, rate: float, seconds: float) -> tuple[list[Figu
 
 
 # ---------------------------------------------------------------------------- 3. acknowledge
+async def _ack_to_state(http: httpx.AsyncClient, ticket: str) -> float:
+    """POST .../acknowledge, then GET until it shows acknowledged: seconds it took."""
+    started = time.perf_counter()
+    acked = await http.post(f"/v1/escalations/{ticket}/acknowledge", json={"by": "bench"})
+    if acked.status_code != 200:
+        raise RuntimeError(f"ack {ticket}: {acked.status_code} {acked.text[:200]}")
+    while True:
+        got = await http.get(f"/v1/escalations/{ticket}")
+        if got.json()["state"]["status"] == "acknowledged":
+            return time.perf_counter() - started
+
+
 async def acknowledge(h: Harness, tickets: list[str], n: int) -> list[Figure]:
     """POST .../acknowledge then GET shows acknowledged, one at a time (latency, not load)."""
     assert h.client is not None
@@ -254,15 +266,7 @@ async def acknowledge(h: Harness, tickets: list[str], n: int) -> list[Figure]:
     ours: list[float] = []
     async with httpx.AsyncClient(base_url=h.api_url, headers=h.auth_headers, timeout=60) as http:
         for ticket in tickets[:n]:
-            started = time.perf_counter()
-            acked = await http.post(f"/v1/escalations/{ticket}/acknowledge", json={"by": "bench"})
-            if acked.status_code != 200:
-                raise RuntimeError(f"ack: {acked.status_code} {acked.text[:200]}")
-            while True:
-                got = await http.get(f"/v1/escalations/{ticket}")
-                if got.json()["state"]["status"] == "acknowledged":
-                    break
-            ours.append(time.perf_counter() - started)
+            ours.append(await _ack_to_state(http, ticket))
     # The same Update on our workflow without HTTP: the workflow's share of the figure above.
     direct: list[float] = []
     for ticket in tickets[n : 2 * n]:
@@ -328,16 +332,7 @@ async def acknowledge_paced(
     async with httpx.AsyncClient(base_url=h.api_url, headers=h.auth_headers, timeout=60) as http:
 
         async def ack(i: int) -> None:
-            ticket = tickets[i]
-            started = time.perf_counter()
-            acked = await http.post(f"/v1/escalations/{ticket}/acknowledge", json={"by": "bench"})
-            if acked.status_code != 200:
-                raise RuntimeError(f"paced ack: {acked.status_code} {acked.text[:200]}")
-            while True:
-                got = await http.get(f"/v1/escalations/{ticket}")
-                if got.json()["state"]["status"] == "acknowledged":
-                    break
-            ours.append(time.perf_counter() - started)
+            ours.append(await _ack_to_state(http, tickets[i]))
 
         await _paced(rate, n, ack)
     bare_tickets = [_ticket("BPACK") for _ in range(2 * n)]

@@ -8,7 +8,6 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -20,20 +19,17 @@ from escalation.delivery_lines import delivery_line, records_itself
 from escalation.models import (
     ActionOutcome,
     Channel,
-    DeliverRequest,
     DeliveryResult,
-    EscalationInput,
-    EscalationState,
     EscalationStatus,
-    PlannedAction,
     ResolveInput,
     SyncRequest,
     TimelineEntry,
 )
 from escalation.policy import ActionKind, Policy
-from escalation.vocabulary import CustomerTier, Priority, RouteKey
+from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
 from tests.conftest import make_settings, running_worker
+from tests.integration.escalation_helpers import scheduled_activities, slack_request, start_p0
 from tests.vendors.servers import SlackServer
 from workflows.escalation_core import PATCH_DELIVERIES_RECORD
 
@@ -57,31 +53,11 @@ def _reserved(ticket: str, sequence: int, *, subject: str = "checkout down") -> 
     )
 
 
-def _slack_request(ticket: str, reserved: TimelineEntry) -> DeliverRequest:
-    return DeliverRequest(
-        escalation_key=f"escalation-{ticket}.r1.g0",
-        workflow_id=f"escalation-{ticket}",
-        ticket_id=ticket,
-        priority=Priority.P1,
-        route=RouteKey.TECHNICAL,
-        team="payments",
-        team_name="Payments",
-        step_index=0,
-        action_index=0,
-        action=PlannedAction(kind=ActionKind.SLACK, channel="#escalations"),
-        subject=f"checkout down {ticket}",
-        customer_name="Globex",
-        customer_tier=CustomerTier.ENTERPRISE,
-        paging_provider="pagerduty",
-        timeline=reserved,
-    )
-
-
 async def test_the_activity_writes_its_reserved_line_once(
     delivery: DeliveryActivities, slack_server: SlackServer, repository: Repository
 ) -> None:
     ticket = f"SELF{uuid.uuid4().hex[:6]}"
-    request = _slack_request(ticket, _reserved(ticket, 3))
+    request = slack_request(ticket, f"escalation-{ticket}.r1.g0", _reserved(ticket, 3))
     first = await ActivityEnvironment().run(delivery.deliver_action, request)
     again = await ActivityEnvironment().run(delivery.deliver_action, request)  # a retry
     assert first.recorded and again.recorded
@@ -106,7 +82,9 @@ async def test_a_line_the_store_refuses_is_left_to_the_workflow(
     """NUL in the line's snapshot: the store refuses the line, not the delivery. The post
     stands, the result says the line is not written, and nothing is retried."""
     ticket = f"SELF{uuid.uuid4().hex[:6]}"
-    request = _slack_request(ticket, _reserved(ticket, 2, subject="checkout\u0000down"))
+    request = slack_request(
+        ticket, f"escalation-{ticket}.r1.g0", _reserved(ticket, 2, subject="checkout\u0000down")
+    )
     result = await ActivityEnvironment().run(delivery.deliver_action, request)
     assert result.outcome is ActionOutcome.DELIVERED and not result.recorded
     assert repository.timeline(f"escalation-{ticket}.r1") == []
@@ -175,20 +153,12 @@ async def test_a_p0_writes_no_store_activity_per_delivery(
     settings = make_settings(database_url, task_queue)
     ticket = f"SELF{uuid.uuid4().hex[:6]}"
     async with running_worker(time_skipping_env.client, settings, policy, repository):
-        handle = await time_skipping_env.client.start_workflow(
-            names.ESCALATION_WORKFLOW,
-            EscalationInput(
-                ticket_id=ticket, priority=Priority.P0, route=RouteKey.OUTAGE, subject="Outage"
-            ),
-            id=f"escalation-{ticket}",
-            task_queue=task_queue,
-            result_type=EscalationState,
-        )
+        handle = await start_p0(time_skipping_env.client, task_queue, ticket)
         await time_skipping_env.sleep(timedelta(minutes=6))
         await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="dan", resolution="fixed"))
         final = await asyncio.wait_for(handle.result(), 60)
         history = await handle.fetch_history()
-    scheduled = _scheduled(history)
+    scheduled = scheduled_activities(history)
     deliveries = [r for name, r in scheduled if name == names.DELIVER_ACTION]
     reserved = {r["timeline"]["sequence"]: r["action"]["kind"] for r in deliveries}
     assert len(deliveries) >= 8 and len(reserved) == len(deliveries)
@@ -206,17 +176,6 @@ async def test_a_p0_writes_no_store_activity_per_delivery(
         assert by_sequence[sequence].kind == "action_delivered"
         assert by_sequence[sequence].detail["action"] == kind
     assert _patch_markers(history) == [PATCH_DELIVERIES_RECORD]
-
-
-def _scheduled(history: WorkflowHistory) -> list[tuple[str, Any]]:
-    return [
-        (
-            e.activity_task_scheduled_event_attributes.activity_type.name,
-            json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data),
-        )
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
 
 
 def _patch_markers(history: WorkflowHistory) -> list[str]:

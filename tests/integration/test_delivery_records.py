@@ -19,11 +19,11 @@ from temporalio.testing import ActivityEnvironment
 from activities.delivery import DeliveryActivities
 from activities.recording import RecordingActivities
 from activities.store_errors import STORE_REFUSED_INPUT
-from escalation.models import DeliverRequest, EscalationStatus, PlannedAction, TimelineEntry
-from escalation.policy import ActionKind
-from escalation.vocabulary import CustomerTier, Priority, RouteKey
+from escalation.models import EscalationStatus, TimelineEntry
+from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
 from tests.conftest import ADMIN_URL
+from tests.integration.escalation_helpers import slack_request
 from tests.integration.waiting import eventually
 from tests.vendors.servers import SlackServer
 
@@ -46,25 +46,6 @@ def store_offline(database_url: str) -> Iterator[None]:
             admin.execute(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true')
 
 
-def _slack_request(ticket: str) -> DeliverRequest:
-    return DeliverRequest(
-        escalation_key=f"escalation-{ticket}.r1",
-        workflow_id=f"escalation-{ticket}",
-        ticket_id=ticket,
-        priority=Priority.P1,
-        route=RouteKey.TECHNICAL,
-        team="payments",
-        team_name="Payments",
-        step_index=0,
-        action_index=0,
-        action=PlannedAction(kind=ActionKind.SLACK, channel="#escalations"),
-        subject=f"checkout down {ticket}",
-        customer_name="Globex",
-        customer_tier=CustomerTier.ENTERPRISE,
-        paging_provider="pagerduty",
-    )
-
-
 def _posts(slack: SlackServer, ticket: str) -> list[dict[str, Any]]:
     return [m for m in slack.messages("#escalations") if ticket in m["text"]]
 
@@ -80,7 +61,7 @@ async def test_the_next_attempt_records_a_sent_post_instead_of_posting_again(
     heartbeat details of attempt 1 and the store back: it records the first post's ts and
     does not post again."""
     ticket = "REC-1"
-    request = _slack_request(ticket)
+    request = slack_request(ticket, f"escalation-{ticket}.r1")
     slack_server.fail_next("/chat.postMessage", status=None, delay=1.5, times=1)
     first = ActivityEnvironment()
     beats: list[tuple[Any, ...]] = []
@@ -119,7 +100,7 @@ async def test_a_short_store_outage_is_waited_out_within_the_attempt(
     """The store is offline for 3 s right after the vendor accepted: the same attempt waits
     for it and records the post (no retry, so no second post)."""
     ticket = "REC-2"
-    request = _slack_request(ticket)
+    request = slack_request(ticket, f"escalation-{ticket}.r1")
     slack_server.fail_next("/chat.postMessage", status=None, delay=1.0, times=1)
     env = ActivityEnvironment()
     attempt = asyncio.create_task(env.run(delivery.deliver_action, request))

@@ -7,10 +7,8 @@ of the line that reports them, not in a `deliver_action` activity each."""
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import psycopg
 import pytest
@@ -35,6 +33,7 @@ from escalation.settings import Settings
 from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
 from tests.conftest import make_settings, running_worker, without_business_hours
+from tests.integration.escalation_helpers import scheduled_activities
 from workflows.escalation_core import CLOSING_STEP
 
 pytestmark = pytest.mark.integration
@@ -212,7 +211,7 @@ async def test_a_p3_writes_its_queue_and_in_app_rows_without_delivery_activities
         make_settings(database_url, task_queue),
         ticket=f"INT{uuid.uuid4().hex[:6]}",
     )
-    scheduled = _scheduled_activities(history)
+    scheduled = scheduled_activities(history)
     cadence_deliveries = [
         request
         for name, request in scheduled
@@ -283,15 +282,3 @@ async def _p3_resolved_after_five_minutes(
         await handle.signal(names.SIGNAL_RESOLVE, ResolveInput(by="dan", resolution="fixed"))
         final = await asyncio.wait_for(handle.result(), 60)
         return final, await handle.fetch_history()
-
-
-def _scheduled_activities(history: WorkflowHistory) -> list[tuple[str, Any]]:
-    """(activity name, its JSON input) of every activity the history scheduled, in order."""
-    return [
-        (
-            e.activity_task_scheduled_event_attributes.activity_type.name,
-            json.loads(e.activity_task_scheduled_event_attributes.input.payloads[0].data),
-        )
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]

@@ -13,11 +13,11 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from escalation import activity_names as names
-from escalation.models import EscalationInput, EscalationState, EscalationStatus, ResolveInput
+from escalation.models import EscalationState, EscalationStatus, ResolveInput
 from escalation.policy import Policy
-from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
 from tests.conftest import make_settings, running_worker, without_business_hours
+from tests.integration.escalation_helpers import start_p0
 from tests.integration.waiting import eventually
 
 pytestmark = pytest.mark.integration
@@ -36,15 +36,7 @@ async def test_a_workflows_worker_waits_for_an_activities_worker_to_deliver(
     policy = without_business_hours(policy)
     ticket = f"ROLE{uuid.uuid4().hex[:6]}"
     async with running_worker(dev_env.client, workflows, policy, repository):
-        handle = await dev_env.client.start_workflow(
-            names.ESCALATION_WORKFLOW,
-            EscalationInput(
-                ticket_id=ticket, priority=Priority.P0, route=RouteKey.OUTAGE, subject="Outage"
-            ),
-            id=f"escalation-{ticket}",
-            task_queue=task_queue,
-            result_type=EscalationState,
-        )
+        handle = await start_p0(dev_env.client, task_queue, ticket)
         # The plan and on-call look-ups are local activities: T+0 runs and dispatches.
         state = await _state_once_t0_ran(handle)
         await asyncio.sleep(2)
@@ -69,7 +61,7 @@ async def test_a_workflows_worker_waits_for_an_activities_worker_to_deliver(
 
 async def _state_once_t0_ran(handle: WorkflowHandle[Any, EscalationState]) -> EscalationState:
     for _ in range(150):
-        state = await handle.query(names.QUERY_STATE, result_type=EscalationState)
+        state: EscalationState = await handle.query(names.QUERY_STATE, result_type=EscalationState)
         if state.steps:
             return state
         await asyncio.sleep(0.1)
