@@ -224,7 +224,7 @@ async def run_capacity(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("command", nargs="?", default="run", choices=["run", "bare-worker"])
-    parser.add_argument("--quick", action="store_true", help="smaller sizes (about 2 minutes)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (about 4 minutes)")
     parser.add_argument(
         "--max-cached-workflows", type=int, default=1000, help="sticky cache of both workers"
     )
