@@ -39,7 +39,7 @@ from activities.sent_units import (
 )
 from activities.store_errors import poison_input_not_retried, store_unavailable
 from escalation import activity_names as names
-from escalation.delivery_lines import delivery_line, records_itself, sync_line
+from escalation.delivery_lines import delivery_line, sync_line
 from escalation.internal_records import internal_target, notification_key
 from escalation.models import (
     ActionOutcome,
@@ -145,7 +145,7 @@ class DeliveryActivities:
                 "vendor_retry", vendor=err.vendor, status=err.status, key=request.escalation_key
             )
             raise _retryable(err) from err
-        if request.timeline is None or not records_itself(request.action.kind):
+        if request.timeline is None:  # the workflow records this line itself
             return result
         line = delivery_line(request.timeline, request.action.kind, result, datetime.now(UTC))
         return result.model_copy(update={"recorded": await self._write_line(line)})

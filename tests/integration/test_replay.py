@@ -33,6 +33,7 @@ from escalation.policy import Policy
 from escalation.vocabulary import Priority, RouteKey
 from store.repository import Repository
 from tests.conftest import make_settings, running_worker, without_business_hours
+from tests.integration.escalation_helpers import start_p0
 from worker.main import WORKFLOWS
 
 pytestmark = pytest.mark.integration
@@ -57,15 +58,7 @@ async def _record_story(
     settings = make_settings(database_url, task_queue)
     ticket = f"REPLAY{uuid.uuid4().hex[:6]}"
     async with running_worker(env.client, settings, policy, repository):
-        handle = await env.client.start_workflow(
-            names.ESCALATION_WORKFLOW,
-            EscalationInput(
-                ticket_id=ticket, priority=Priority.P0, route=RouteKey.OUTAGE, subject="Outage"
-            ),
-            id=f"escalation-{ticket}",
-            task_queue=task_queue,
-            result_type=EscalationState,
-        )
+        handle = await start_p0(env.client, task_queue, ticket)
         await env.sleep(timedelta(minutes=6))
         await handle.signal(names.SIGNAL_ADD_NOTE, NoteInput(by="hank", text="bridge is open"))
         await handle.execute_update(
